@@ -1,0 +1,202 @@
+package dnsserver
+
+import (
+	"github.com/miekg/dns"
+)
+
+// maxCNAMEChain bounds how many CNAMEs one answer follows; loops stop earlier.
+const maxCNAMEChain = 12
+
+// result is the outcome of an authoritative lookup, before packing.
+type result struct {
+	rcode    int
+	aa       bool
+	referral bool // the additional section holds required glue
+	answer   []dns.RR
+	ns       []dns.RR
+	extra    []dns.RR
+}
+
+// query is what a lookup needs to know about the question.
+type query struct {
+	name  string // as asked (case preserved), fully qualified
+	lname string // lower-case form of name
+	qtype uint16
+	tcp   bool
+}
+
+// lookup answers q from the snapshot. ok is false when no served zone
+// contains the name (the caller answers REFUSED).
+func (s *Snapshot) lookup(q query) (res result, ok bool) {
+	z := s.findZone(q.lname)
+	if z == nil {
+		return res, false
+	}
+	if q.qtype == dns.TypeDS && q.lname == z.origin {
+		// DS lives on the parent side of a cut (RFC 4035 §3.1.4.1), when
+		// we serve the parent and it delegates the child.
+		if pz := s.parentZone(z.origin); pz != nil {
+			if n := pz.nodes[z.origin]; n != nil && n.cut {
+				z = pz
+			}
+		}
+	}
+	res.aa = true
+	seen := map[string]bool{}
+	for hop := 0; ; hop++ {
+		seen[q.lname] = true
+		target, done := z.answer(q, &res, hop == 0)
+		if done || hop >= maxCNAMEChain || seen[target] {
+			return res, true
+		}
+		// Follow the CNAME inside the zones we serve.
+		nz := s.findZone(target)
+		if nz == nil {
+			return res, true
+		}
+		z = nz
+		q.name, q.lname = target, target
+	}
+}
+
+// answer adds to res what zone z holds for q. When the name is (or is
+// synthesised from) a CNAME that must be followed it returns the target.
+func (z *zone) answer(q query, res *result, first bool) (cnameTarget string, done bool) {
+	n, ce := z.find(q.lname)
+	if cut := z.cutAbove(q.lname, q.qtype); cut != nil {
+		z.referral(cut, res, first)
+		return "", true
+	}
+	owner := q.lname
+	if n == nil {
+		wc := z.nodes[wildcardOf(ce.name)]
+		if wc == nil {
+			res.rcode = dns.RcodeNameError
+			res.ns = append(res.ns, z.negSOA())
+			return "", true
+		}
+		n, owner = wc, q.name // RFC 4592 §3.3.1: the owner is the query name
+	}
+	res.rcode = dns.RcodeSuccess
+	if cn := n.rrsets[dns.TypeCNAME]; len(cn) > 0 && q.qtype != dns.TypeCNAME {
+		res.answer = append(res.answer, withOwner(cn, owner, n.name)...)
+		return dns.CanonicalName(cn[0].(*dns.CNAME).Target), false
+	}
+	var rrs []dns.RR
+	if q.qtype == dns.TypeANY {
+		rrs = n.any(q.tcp)
+	} else {
+		rrs = n.rrsets[q.qtype]
+	}
+	if len(rrs) == 0 {
+		res.ns = append(res.ns, z.negSOA())
+		return "", true
+	}
+	res.answer = append(res.answer, withOwner(rrs, owner, n.name)...)
+	if q.qtype == dns.TypeNS && n == z.apex {
+		res.extra = append(res.extra, z.glue(rrs)...)
+	}
+	return "", true
+}
+
+// find returns the node for name, or nil and the closest encloser.
+func (z *zone) find(name string) (n, closest *node) {
+	for p := name; p != ""; p = parent(p) {
+		if n := z.nodes[p]; n != nil {
+			if p == name {
+				return n, n
+			}
+			return nil, n
+		}
+	}
+	return nil, z.apex
+}
+
+// cutAbove returns the topmost delegation point at or above name, below the
+// apex. A DS query at the cut itself is answered from this (parent) side.
+func (z *zone) cutAbove(name string, qtype uint16) *node {
+	var cut *node
+	for p := name; p != z.origin && p != ""; p = parent(p) {
+		n := z.nodes[p]
+		if n == nil || !n.cut {
+			continue
+		}
+		if p == name && qtype == dns.TypeDS {
+			continue
+		}
+		cut = n
+	}
+	return cut
+}
+
+// referral puts the child's NS set in authority and its glue in additional.
+// Authority stays with the zone only when a CNAME led here.
+func (z *zone) referral(cut *node, res *result, first bool) {
+	if first {
+		res.aa = false
+	}
+	res.rcode = dns.RcodeSuccess
+	res.referral = true
+	ns := cut.rrsets[dns.TypeNS]
+	res.ns = append(res.ns, ns...)
+	res.extra = append(res.extra, z.glue(ns)...)
+}
+
+// glue returns the A and AAAA records this zone holds for the NS targets.
+func (z *zone) glue(ns []dns.RR) []dns.RR {
+	var out []dns.RR
+	for _, rr := range ns {
+		t := dns.CanonicalName(rr.(*dns.NS).Ns)
+		if n := z.nodes[t]; n != nil {
+			out = append(out, n.rrsets[dns.TypeA]...)
+			out = append(out, n.rrsets[dns.TypeAAAA]...)
+		}
+	}
+	return out
+}
+
+// negSOA is the SOA for a negative answer, its TTL capped by MINIMUM.
+func (z *zone) negSOA() dns.RR {
+	if z.negTTL == z.soa.Hdr.Ttl {
+		return z.soa
+	}
+	soa := *z.soa
+	soa.Hdr.Ttl = z.negTTL
+	return &soa
+}
+
+// any returns the node's records for an ANY query: all of them over TCP, and
+// over UDP one RRset only (RFC 8482 §4.1), which keeps the reply small.
+func (n *node) any(tcp bool) []dns.RR {
+	var out []dns.RR
+	for _, t := range sortedTypes(n.rrsets) {
+		out = append(out, n.rrsets[t]...)
+		if !tcp {
+			break
+		}
+	}
+	return out
+}
+
+// withOwner returns rrs, copied with a new owner when it differs from the
+// stored one (wildcard synthesis).
+func withOwner(rrs []dns.RR, owner, stored string) []dns.RR {
+	if owner == stored {
+		return rrs
+	}
+	out := make([]dns.RR, len(rrs))
+	for i, rr := range rrs {
+		c := dns.Copy(rr)
+		c.Header().Name = owner
+		out[i] = c
+	}
+	return out
+}
+
+// wildcardOf returns the wildcard name directly below name (RFC 4592 §2.1.1).
+func wildcardOf(name string) string {
+	if name == "." {
+		return "*."
+	}
+	return "*." + name
+}

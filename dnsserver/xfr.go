@@ -1,0 +1,64 @@
+package dnsserver
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// xfrChunk is how many bytes of records go into one AXFR message; well under
+// the 64 KiB TCP message limit.
+const xfrChunk = 16 * 1024
+
+// xfrZone returns the zone to transfer when the request may have it: over
+// TCP, from an allowed network, for the apex of a served zone.
+func (s *Server) xfrZone(snap *Snapshot, qname string, req Request) *zone {
+	if !req.TCP || !s.transferAllowed(req.Client.Addr()) {
+		return nil
+	}
+	return snap.zones[strings.ToLower(qname)]
+}
+
+func (s *Server) transferAllowed(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range s.cfg.AllowTransfer {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// transfer streams the zone as AXFR (RFC 5936): the SOA, every record, and
+// the SOA again, over as many messages as it takes. IXFR gets the same full
+// transfer, which RFC 1995 §4 allows.
+func (s *Server) transfer(m *dns.Msg, z *zone, write func([]byte) error) error {
+	rrs := make([]dns.RR, 0, len(z.records)+1)
+	rrs = append(rrs, z.soa)
+	for _, rr := range z.records {
+		if rr != dns.RR(z.soa) {
+			rrs = append(rrs, rr)
+		}
+	}
+	rrs = append(rrs, z.soa)
+	for len(rrs) > 0 {
+		r := new(dns.Msg)
+		r.Id, r.Response, r.Authoritative, r.Compress = m.Id, true, true, true
+		r.Question = m.Question
+		size := 0
+		for len(rrs) > 0 && (size == 0 || size+dns.Len(rrs[0]) <= xfrChunk) {
+			size += dns.Len(rrs[0])
+			r.Answer = append(r.Answer, rrs[0])
+			rrs = rrs[1:]
+		}
+		buf, err := r.Pack()
+		if err != nil {
+			return err
+		}
+		if err := write(buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
