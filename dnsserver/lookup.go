@@ -78,7 +78,7 @@ func (z *zone) answer(q query, res *result, first bool) (cnameTarget string, don
 		n, owner = wc, q.name // RFC 4592 §3.3.1: the owner is the query name
 	}
 	res.rcode = dns.RcodeSuccess
-	if cn := n.rrsets[dns.TypeCNAME]; len(cn) > 0 && q.qtype != dns.TypeCNAME {
+	if cn := n.rrsets[dns.TypeCNAME]; len(cn) > 0 && q.qtype != dns.TypeCNAME && q.qtype != dns.TypeANY {
 		res.answer = append(res.answer, withOwner(cn, owner, n.name)...)
 		return dns.CanonicalName(cn[0].(*dns.CNAME).Target), false
 	}

@@ -55,6 +55,8 @@ func TestLookup(t *testing.T) {
 			answer: []string{"alias.example.com. 300 IN CNAME www.example.com.", "www.example.com. 300 IN A 192.0.2.10", "www.example.com. 300 IN A 192.0.2.11"}},
 		{name: "CNAME query not followed", qname: "alias.example.com.", qtype: dns.TypeCNAME, aa: true,
 			answer: []string{"alias.example.com. 300 IN CNAME www.example.com."}},
+		{name: "ANY at a CNAME is the CNAME alone", qname: "alias.example.com.", qtype: dns.TypeANY, aa: true,
+			answer: []string{"alias.example.com. 300 IN CNAME www.example.com."}},
 		{name: "CNAME chain", qname: "chain1.example.com.", qtype: dns.TypeAAAA, aa: true,
 			answer: []string{"alias.example.com. 300 IN CNAME www.example.com.", "chain1.example.com. 300 IN CNAME chain2.example.com.",
 				"chain2.example.com. 300 IN CNAME alias.example.com.", "www.example.com. 300 IN AAAA 2001:db8::10"}},
