@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lbdns/lbdns/dnsserver"
+	"github.com/lbdns/lbdns/zones"
+	"github.com/lbdns/lbdns/zones/adminapi"
+)
+
+// serveFlags are shared by serve and demo.
+func serveFlags(defaultListen string) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "listen", Value: cli.NewStringSlice(defaultListen), Usage: "DNS address (UDP and TCP); repeatable"},
+		&cli.StringFlag{Name: "admin", Value: "127.0.0.1:5380", Usage: "admin API and /metrics address (loopback only)"},
+		&cli.StringSliceFlag{Name: "allow-transfer", Usage: "network (CIDR) allowed to AXFR over TCP; repeatable"},
+		&cli.BoolFlag{Name: "log-queries", Usage: "log every query"},
+		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
+		&cli.DurationFlag{Name: "tcp-idle-timeout", Value: dnsserver.DefaultTCPIdleTimeout, Usage: "close idle TCP connections after this"},
+		&cli.IntFlag{Name: "tcp-max-conns", Value: dnsserver.DefaultTCPMaxConns, Usage: "concurrent TCP connections; more are closed at once"},
+	}
+}
+
+// serveCommand runs the DNS server and the admin API.
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "serve the database's zones over DNS, with the admin API on loopback",
+		Flags: serveFlags("127.0.0.1:53"),
+		Action: func(c *cli.Context) error {
+			cfg, err := serveConfig(c)
+			if err != nil {
+				return err
+			}
+			return runServer(c.Context, c.String("db"), cfg, nil)
+		},
+	}
+}
+
+// serveOptions is what serve needs beyond dnsserver.Config.
+type serveOptions struct {
+	dns    dnsserver.Config
+	listen []string
+	admin  string
+}
+
+func serveConfig(c *cli.Context) (serveOptions, error) {
+	o := serveOptions{listen: c.StringSlice("listen"), admin: c.String("admin")}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
+		return o, usageError{fmt.Errorf("--log-level: %w", err)}
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+	for _, s := range c.StringSlice("allow-transfer") {
+		p, err := parsePrefix(s)
+		if err != nil {
+			return o, usageError{fmt.Errorf("--allow-transfer: %w", err)}
+		}
+		o.dns.AllowTransfer = append(o.dns.AllowTransfer, p)
+	}
+	if err := checkLoopback(o.admin); err != nil {
+		return o, usageError{fmt.Errorf("--admin: %w", err)}
+	}
+	o.dns.TCPIdleTimeout = c.Duration("tcp-idle-timeout")
+	o.dns.TCPMaxConns = c.Int("tcp-max-conns")
+	o.dns.LogQueries = c.Bool("log-queries")
+	o.dns.Logger = log
+	return o, nil
+}
+
+// parsePrefix accepts a CIDR or a single address.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return p, fmt.Errorf("%q is neither an address nor a CIDR prefix", s)
+	}
+	return p.Masked(), nil
+}
+
+// checkLoopback refuses an admin address that other hosts could reach.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if host == "localhost" {
+		return nil
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil || !a.IsLoopback() {
+		return fmt.Errorf("%s is not a loopback address; the admin API listens on loopback only", addr)
+	}
+	return nil
+}
+
+// runServer serves db until ctx ends or a signal arrives. started, if not
+// nil, is called once every socket is bound.
+func runServer(ctx context.Context, db string, o serveOptions, started func(dns []netip.AddrPort)) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := o.dns.Logger
+	store, err := zones.Open(db)
+	if err != nil {
+		if errors.Is(err, zones.ErrLocked) {
+			return fmt.Errorf("%s: another lbdns serve holds this database", db)
+		}
+		return err
+	}
+	defer store.Close()
+	token, err := adminapi.LoadOrCreateToken(db)
+	if err != nil {
+		return err
+	}
+	snap, err := compile(store)
+	if err != nil {
+		return err
+	}
+	srv := dnsserver.New(o.dns, snap)
+	var ls []*dnsserver.Listener
+	var addrs []netip.AddrPort
+	for _, a := range o.listen {
+		l, err := dnsserver.Listen(a)
+		if err != nil {
+			return err
+		}
+		ls = append(ls, l)
+		addrs = append(addrs, l.Addr())
+	}
+	al, err := net.Listen("tcp", o.admin)
+	if err != nil {
+		return fmt.Errorf("admin listener: %w", err)
+	}
+	if err := adminapi.WriteAddr(db, al.Addr().String()); err != nil {
+		return err
+	}
+	defer adminapi.RemoveAddr(db)
+	hs := &http.Server{Handler: adminMux(store, srv, token, log), ReadHeaderTimeout: 5 * time.Second}
+	go hs.Serve(al)
+	defer hs.Close()
+	go watch(ctx, store, srv, log)
+	log.Info("serving", "db", db, "dns", addrs, "admin", al.Addr().String(), "zones", len(snap.Zones()))
+	if started != nil {
+		started(addrs)
+	}
+	return srv.Serve(ctx, ls...)
+}
+
+// adminMux serves the admin API, with /metrics beside it.
+func adminMux(store *zones.Store, srv *dnsserver.Server, token string, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		srv.Metrics.WritePrometheus(w)
+	})
+	mux.Handle("/", adminapi.NewHandler(store, token, log))
+	return mux
+}
+
+// compile builds a snapshot of everything in the store.
+func compile(store *zones.Store) (*dnsserver.Snapshot, error) {
+	zs, err := store.Zones()
+	if err != nil {
+		return nil, err
+	}
+	return dnsserver.Compile(zs)
+}
+
+// watch recompiles and swaps the snapshot after every committed change.
+func watch(ctx context.Context, store *zones.Store, srv *dnsserver.Server, log *slog.Logger) {
+	ch, cancel := store.Watch()
+	defer cancel()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
+		}
+		start := time.Now()
+		snap, err := compile(store)
+		if err != nil {
+			log.Error("snapshot not updated", "err", err)
+			continue
+		}
+		srv.Swap(snap)
+		log.Info("snapshot updated", "zones", len(snap.Zones()), "took", time.Since(start))
+	}
+}
