@@ -29,6 +29,9 @@ func (s *Store) AddRecord(ctx context.Context, r Record) (ZoneInfo, error) {
 		if err != nil {
 			return err
 		}
+		if isService(tx, name) {
+			return Invalid("name", "%s is a load-balanced service; it holds no other records", name)
+		}
 		at, err := scanPrefix(b, nameKey(name))
 		if err != nil {
 			return err

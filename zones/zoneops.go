@@ -149,6 +149,9 @@ func (s *Store) ImportZone(ctx context.Context, origin, filename, text string) (
 	}
 	var info ZoneInfo
 	err = s.update(func(tx *bbolt.Tx) error {
+		if err := checkNoServiceRecords(tx, z); err != nil {
+			return err
+		}
 		if old := zonesBucket(tx).Bucket([]byte(z.Origin)); old != nil {
 			_, oldSOA, err := loadSOA(old, z.Origin)
 			if err != nil {
@@ -188,6 +191,9 @@ func (s *Store) DeleteZone(ctx context.Context, origin string) error {
 		return err
 	}
 	return s.update(func(tx *bbolt.Tx) error {
+		if svcs := servicesUnder(tx, o); len(svcs) > 0 && zonesBucket(tx).Bucket([]byte(o)) != nil {
+			return Invalid("name", "zone %s holds load-balanced services (%s); delete them first", o, strings.Join(svcs, ", "))
+		}
 		err := zonesBucket(tx).DeleteBucket([]byte(o))
 		if errors.Is(err, berrors.ErrBucketNotFound) {
 			return NotFound("zone %s not found", o)
@@ -275,4 +281,15 @@ func (s *Store) loadZone(ctx context.Context, origin string) (*Zone, error) {
 		return err
 	})
 	return z, err
+}
+
+// checkNoServiceRecords refuses a zone file with records at a name that is
+// a load-balanced service.
+func checkNoServiceRecords(tx *bbolt.Tx, z *Zone) error {
+	for _, rr := range z.Records {
+		if isService(tx, rr.Header().Name) {
+			return Invalid("name", "%s is a load-balanced service; it holds no other records", rr.Header().Name)
+		}
+	}
+	return nil
 }
