@@ -18,6 +18,8 @@ type ednsInfo struct {
 	version uint8
 	do      bool
 	size    uint16 // requester's payload size, at least 512
+	ecs     ecsInfo
+	ecsOK   bool // false: a malformed ECS option (FORMERR)
 }
 
 // parseEDNS validates the OPT record placement (RFC 6891 §6.1.1): at most one,
@@ -46,6 +48,7 @@ func parseEDNS(m *dns.Msg) (e ednsInfo, ok bool) {
 		e.version = opt.Version()
 		e.do = opt.Do()
 		e.size = max(opt.UDPSize(), plainUDPSize)
+		e.ecs, e.ecsOK = parseECS(opt)
 	}
 	return e, true
 }

@@ -86,10 +86,21 @@ func (s *Server) answer(m *dns.Msg, req Request) reply {
 		r.Rcode = dns.RcodeFormatError
 		return reply{msg: r}
 	}
+	var scope uint8
 	if e.present {
-		defer func() { r.Extra = append(r.Extra, replyOPT(e, r.Rcode)) }()
+		defer func() {
+			opt := replyOPT(e, r.Rcode)
+			if e.ecs.present && r.Rcode != dns.RcodeFormatError {
+				opt.Option = append(opt.Option, e.ecs.replyOption(scope))
+			}
+			r.Extra = append(r.Extra, opt)
+		}()
 		if e.version > 0 {
 			r.Rcode = dns.RcodeBadVers
+			return reply{msg: r}
+		}
+		if !e.ecsOK {
+			r.Rcode = dns.RcodeFormatError
 			return reply{msg: r}
 		}
 	}
@@ -106,7 +117,11 @@ func (s *Server) answer(m *dns.Msg, req Request) reply {
 		r.Rcode = dns.RcodeRefused
 		return reply{msg: r}
 	}
-	res, ok := snap.lookup(query{name: q.Name, lname: strings.ToLower(q.Name), qtype: q.Qtype, tcp: req.TCP})
+	res, ok := snap.lookup(query{
+		name: q.Name, lname: strings.ToLower(q.Name), qtype: q.Qtype, tcp: req.TCP,
+		client: e.ecs.client(req.Client.Addr()), geo: s.cfg.Geo,
+	})
+	scope = res.scope
 	if !ok {
 		r.Rcode = dns.RcodeRefused
 		return reply{msg: r}

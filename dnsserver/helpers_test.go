@@ -71,7 +71,7 @@ func testSnapshot(t testing.TB) *Snapshot {
 	t.Helper()
 	long := strings.Repeat("x", 250)
 	ex := strings.Replace(strings.Replace(exampleZone, "%s", long, 1), "%s", long, 1)
-	snap, err := Compile([]*zones.Zone{parseZone(t, "example.com.", ex), parseZone(t, "sub.example.com.", subZone)})
+	snap, err := Compile([]*zones.Zone{parseZone(t, "example.com.", ex), parseZone(t, "sub.example.com.", subZone)}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

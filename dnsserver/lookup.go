@@ -1,7 +1,11 @@
 package dnsserver
 
 import (
+	"net/netip"
+
 	"github.com/miekg/dns"
+
+	"github.com/lbdns/lbdns/geo"
 )
 
 // maxCNAMEChain bounds how many CNAMEs one answer follows; loops stop earlier.
@@ -11,7 +15,8 @@ const maxCNAMEChain = 12
 type result struct {
 	rcode    int
 	aa       bool
-	referral bool // the additional section holds required glue
+	referral bool  // the additional section holds required glue
+	scope    uint8 // ECS scope: the client prefix length the answer depended on
 	answer   []dns.RR
 	ns       []dns.RR
 	extra    []dns.RR
@@ -19,10 +24,13 @@ type result struct {
 
 // query is what a lookup needs to know about the question.
 type query struct {
-	name  string // as asked (case preserved), fully qualified
-	lname string // lower-case form of name
-	qtype uint16
-	tcp   bool
+	name   string // as asked (case preserved), fully qualified
+	lname  string // lower-case form of name
+	qtype  uint16
+	tcp    bool
+	client netip.Addr // for steering: ECS address or packet source
+	geo    *geo.DB
+	snap   *Snapshot
 }
 
 // lookup answers q from the snapshot. ok is false when no served zone
@@ -42,6 +50,7 @@ func (s *Snapshot) lookup(q query) (res result, ok bool) {
 		}
 	}
 	res.aa = true
+	q.snap = s
 	seen := map[string]bool{}
 	for hop := 0; ; hop++ {
 		seen[q.lname] = true
@@ -78,6 +87,10 @@ func (z *zone) answer(q query, res *result, first bool) (cnameTarget string, don
 		n, owner = wc, q.name // RFC 4592 §3.3.1: the owner is the query name
 	}
 	res.rcode = dns.RcodeSuccess
+	if n.lb {
+		z.steered(q, n, res)
+		return "", true
+	}
 	if cn := n.rrsets[dns.TypeCNAME]; len(cn) > 0 && q.qtype != dns.TypeCNAME && q.qtype != dns.TypeANY {
 		res.answer = append(res.answer, withOwner(cn, owner, n.name)...)
 		return dns.CanonicalName(cn[0].(*dns.CNAME).Target), false
@@ -199,4 +212,38 @@ func wildcardOf(name string) string {
 		return "*."
 	}
 	return "*." + name
+}
+
+// steered answers a load-balanced name: A and AAAA from the steering
+// decision, NODATA for other types and when nothing is to be answered.
+func (z *zone) steered(q query, n *node, res *result) {
+	svc := q.snap.services[n.name]
+	fam := -1
+	switch q.qtype {
+	case dns.TypeA, dns.TypeANY:
+		fam = 0
+	case dns.TypeAAAA:
+		fam = 1
+	}
+	if svc == nil || fam < 0 {
+		res.ns = append(res.ns, z.negSOA())
+		return
+	}
+	d := svc.steer(q.client, fam, q.geo, false)
+	res.scope = uint8(d.Scope)
+	if len(d.Addrs) == 0 {
+		res.ns = append(res.ns, z.negSOA())
+		return
+	}
+	for _, a := range d.Addrs {
+		res.answer = append(res.answer, addrRR(n.name, a, svc.ttl))
+	}
+}
+
+// addrRR builds an A or AAAA record.
+func addrRR(name string, a netip.Addr, ttl uint32) dns.RR {
+	if a.Is4() {
+		return &dns.A{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: ttl}, A: a.AsSlice()}
+	}
+	return &dns.AAAA{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeAAAA, Class: dns.ClassINET, Ttl: ttl}, AAAA: a.AsSlice()}
 }

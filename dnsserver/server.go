@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/lbdns/lbdns/geo"
 )
 
 // Config holds the server's settings.
@@ -20,6 +22,7 @@ type Config struct {
 	TCPMaxConns    int            // connections beyond this are closed at once
 	UDPWorkers     int            // readers per UDP socket
 	LogQueries     bool           // log every query at Info level
+	Geo            *geo.DB        // client locations for geo steering; nil: unknown
 	Logger         *slog.Logger
 }
 

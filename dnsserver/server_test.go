@@ -54,7 +54,7 @@ func TestServeUDPAndTCP(t *testing.T) {
 
 func TestSwapDropsNoQuery(t *testing.T) {
 	s, addr := startServer(t, Config{}, testSnapshot(t))
-	other, err := Compile([]*zones.Zone{parseZone(t, "sub.example.com.", subZone)})
+	other, err := Compile([]*zones.Zone{parseZone(t, "sub.example.com.", subZone)}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

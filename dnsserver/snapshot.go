@@ -16,7 +16,8 @@ import (
 // modified after Compile returns, so any number of queries may read it while
 // a newer one is being built.
 type Snapshot struct {
-	zones map[string]*zone // by origin
+	zones    map[string]*zone      // by origin
+	services map[string]*lbService // load-balanced names
 }
 
 // zone is one served zone: every owner name as a node, including empty
@@ -35,17 +36,32 @@ type node struct {
 	name   string
 	rrsets map[uint16][]dns.RR
 	cut    bool // a delegation point: NS below the apex
+	lb     bool // a load-balanced service: A/AAAA are steered
 }
 
-// Compile builds a snapshot from the stored zones.
-func Compile(zs []*zones.Zone) (*Snapshot, error) {
-	s := &Snapshot{zones: make(map[string]*zone, len(zs))}
+// Compile builds a snapshot from the stored zones and services, with site
+// states from health (nil: every site not drained or disabled is up).
+func Compile(zs []*zones.Zone, svcs []zones.StoredService, health SiteHealth) (*Snapshot, error) {
+	s := &Snapshot{zones: make(map[string]*zone, len(zs)), services: make(map[string]*lbService, len(svcs))}
 	for _, z := range zs {
 		cz, err := compileZone(z)
 		if err != nil {
 			return nil, err
 		}
 		s.zones[cz.origin] = cz
+	}
+	for _, ss := range svcs {
+		name := dns.CanonicalName(ss.Name)
+		z := s.findZone(name)
+		if z == nil {
+			continue // its zone was deleted; nothing to answer
+		}
+		svc, err := compileService(ss, z, health)
+		if err != nil {
+			return nil, err
+		}
+		z.ensure(name).lb = true
+		s.services[name] = svc
 	}
 	return s, nil
 }

@@ -68,6 +68,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			zoneCommand(),
 			recordCommand(),
+			serviceCommand(),
+			siteCommand(),
+			explainCommand(),
 			serveCommand(),
 			demoCommand(),
 		},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,12 +11,16 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/miekg/dns"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/lbdns/lbdns/dnsserver"
+	"github.com/lbdns/lbdns/geo"
 	"github.com/lbdns/lbdns/zones"
 	"github.com/lbdns/lbdns/zones/adminapi"
 )
@@ -27,6 +32,7 @@ func serveFlags(defaultListen string) []cli.Flag {
 		&cli.StringFlag{Name: "admin", Value: "127.0.0.1:5380", Usage: "admin API and /metrics address (loopback only)"},
 		&cli.StringSliceFlag{Name: "allow-transfer", Usage: "network (CIDR) allowed to AXFR over TCP; repeatable"},
 		&cli.BoolFlag{Name: "log-queries", Usage: "log every query"},
+		&cli.StringFlag{Name: "geoip", Usage: "MaxMind City database `FILE` for geo steering; a replaced file is picked up"},
 		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 		&cli.DurationFlag{Name: "tcp-idle-timeout", Value: dnsserver.DefaultTCPIdleTimeout, Usage: "close idle TCP connections after this"},
 		&cli.IntFlag{Name: "tcp-max-conns", Value: dnsserver.DefaultTCPMaxConns, Usage: "concurrent TCP connections; more are closed at once"},
@@ -54,10 +60,11 @@ type serveOptions struct {
 	dns    dnsserver.Config
 	listen []string
 	admin  string
+	geoip  string
 }
 
 func serveConfig(c *cli.Context) (serveOptions, error) {
-	o := serveOptions{listen: c.StringSlice("listen"), admin: c.String("admin")}
+	o := serveOptions{listen: c.StringSlice("listen"), admin: c.String("admin"), geoip: c.String("geoip")}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
 		return o, usageError{fmt.Errorf("--log-level: %w", err)}
@@ -127,7 +134,16 @@ func runServer(ctx context.Context, db string, o serveOptions, started func(dns 
 	if err != nil {
 		return err
 	}
-	snap, err := compile(store)
+	if o.geoip != "" {
+		db, err := geo.Open(o.geoip, log)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		go db.Watch(ctx, geoWatchInterval)
+		o.dns.Geo = db
+	}
+	snap, err := compile(store, nil)
 	if err != nil {
 		return err
 	}
@@ -168,17 +184,52 @@ func adminMux(store *zones.Store, srv *dnsserver.Server, token string, log *slog
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		srv.Metrics.WritePrometheus(w)
 	})
-	mux.Handle("/", adminapi.NewHandler(store, token, log))
+	mux.Handle("/", adminapi.NewHandler(store, token, log,
+		adminapi.WithServices(store),
+		adminapi.WithRoute("GET /v1/explain", explainHandler(srv)),
+	))
 	return mux
 }
 
-// compile builds a snapshot of everything in the store.
-func compile(store *zones.Store) (*dnsserver.Snapshot, error) {
+// explainHandler serves GET /v1/explain?name=&client=&type= from the
+// running server's snapshot and GeoIP database.
+func explainHandler(srv *dnsserver.Server) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		client, err := parsePrefix(q.Get("client"))
+		qtype := dns.StringToType[strings.ToUpper(q.Get("type"))]
+		if err == nil && qtype != dns.TypeA && qtype != dns.TypeAAAA {
+			err = fmt.Errorf("type %q is not A or AAAA", q.Get("type"))
+		}
+		var d dnsserver.Decision
+		if err == nil {
+			d, err = srv.Explain(q.Get("name"), client, qtype)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(zones.Invalid("explain", "%v", err))
+			return
+		}
+		json.NewEncoder(w).Encode(d)
+	}
+}
+
+// geoWatchInterval is how often serve checks the GeoIP file for a new copy.
+const geoWatchInterval = 2 * time.Second
+
+// compile builds a snapshot of everything in the store, with site health
+// from health (nil: no checks).
+func compile(store *zones.Store, health dnsserver.SiteHealth) (*dnsserver.Snapshot, error) {
 	zs, err := store.Zones()
 	if err != nil {
 		return nil, err
 	}
-	return dnsserver.Compile(zs)
+	svcs, err := store.Services()
+	if err != nil {
+		return nil, err
+	}
+	return dnsserver.Compile(zs, svcs, health)
 }
 
 // watch recompiles and swaps the snapshot after every committed change.
@@ -192,7 +243,7 @@ func watch(ctx context.Context, store *zones.Store, srv *dnsserver.Server, log *
 		case <-ch:
 		}
 		start := time.Now()
-		snap, err := compile(store)
+		snap, err := compile(store, nil)
 		if err != nil {
 			log.Error("snapshot not updated", "err", err)
 			continue

@@ -45,7 +45,7 @@ type handler struct {
 // NewHandler serves ed's operations as the v1 admin API, admitting only
 // requests that present token. log receives one line per mutating call
 // (nil discards).
-func NewHandler(ed zones.Editor, token string, log *slog.Logger) http.Handler {
+func NewHandler(ed zones.Editor, token string, log *slog.Logger, opts ...Option) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -65,6 +65,9 @@ func NewHandler(ed zones.Editor, token string, log *slog.Logger) http.Handler {
 	h.mux.HandleFunc("GET /v1/zones/{origin}/records", h.listRecords)
 	h.mux.HandleFunc("POST /v1/records", h.addRecord)
 	h.mux.HandleFunc("POST /v1/records/delete", h.deleteRecord)
+	for _, o := range opts {
+		o(h)
+	}
 	return h
 }
 

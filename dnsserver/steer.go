@@ -1,0 +1,258 @@
+package dnsserver
+
+import (
+	"cmp"
+	"encoding/binary"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+
+	"github.com/lbdns/lbdns/geo"
+	"github.com/lbdns/lbdns/zones"
+)
+
+// Hash policy key lengths: clients in one /24 (IPv4) or /56 (IPv6) share a
+// site, the usual size of one customer network.
+const (
+	hashBits4 = 24
+	hashBits6 = 56
+)
+
+// Decision is the outcome of steering one query, with the reasons that
+// `lbdns explain` prints. The server and explain both come from steer.
+type Decision struct {
+	Service  string       `json:"service"`
+	Policy   string       `json:"policy"`
+	Client   netip.Addr   `json:"client"`
+	Location geo.Location `json:"location"`
+	Located  bool         `json:"located"`
+	Network  netip.Prefix `json:"network"` // what decided: GeoIP network, CIDR-map entry or hash prefix
+	Scope    int          `json:"scope"`   // ECS scope prefix length for the reply
+	TTL      uint32       `json:"ttl"`
+	Addrs    []netip.Addr `json:"addrs"`
+	Fallback string       `json:"fallback,omitempty"` // set when no site was up
+	Sites    []SiteReport `json:"sites,omitempty"`    // only when explaining
+}
+
+// SiteReport says how one site fared in a decision.
+type SiteReport struct {
+	Name       string     `json:"name"`
+	State      SiteStatus `json:"state"`
+	Weight     int        `json:"weight"`
+	Priority   int        `json:"priority"`
+	DistanceKm float64    `json:"distance_km"` // -1 when unknown
+	Chosen     bool       `json:"chosen"`
+	Why        string     `json:"why"`
+}
+
+// steerer carries one decision's working state.
+type steerer struct {
+	svc     *lbService
+	fam     int
+	client  netip.Addr
+	geo     *geo.DB
+	cands   []int     // site indices, in answer order once ordered
+	rank    []float64 // by site index: the policy's sort key
+	explain bool
+	d       Decision
+}
+
+// steer chooses the addresses svc answers for client in family fam
+// (0 IPv4, 1 IPv6).
+func (svc *lbService) steer(client netip.Addr, fam int, db *geo.DB, explain bool) Decision {
+	st := &steerer{svc: svc, fam: fam, client: client.Unmap(), geo: db, explain: explain}
+	st.d = Decision{Service: svc.name, Policy: svc.policy, Client: st.client, TTL: svc.ttl}
+	st.rank = make([]float64, len(svc.sites))
+	for i, s := range svc.sites {
+		if s.state.Up && len(s.vips[fam]) > 0 {
+			st.cands = append(st.cands, i)
+		}
+	}
+	if len(st.cands) == 0 && !st.fallBack() {
+		st.report()
+		return st.d
+	}
+	switch svc.policy {
+	case zones.PolicyGeo:
+		st.geoOrder()
+	case zones.PolicyWeighted:
+		st.weightedOrder()
+	case zones.PolicyFailover:
+		st.failoverOrder()
+	case zones.PolicyHash:
+		st.hashOrder()
+	default: // all
+		st.rotateOrder()
+	}
+	st.collect()
+	st.report()
+	return st.d
+}
+
+// fallBack applies the service's fallback when no site is up. It reports
+// whether steering should go on over the fallback candidates.
+func (st *steerer) fallBack() bool {
+	svc := st.svc
+	for i, s := range svc.sites {
+		if len(s.vips[st.fam]) > 0 {
+			st.cands = append(st.cands, i)
+		}
+	}
+	if len(st.cands) == 0 {
+		return false // no VIP of this family at all: NODATA
+	}
+	st.d.Fallback = svc.fallback
+	switch svc.fallback {
+	case zones.FallbackAll:
+		return true // fail open: steer as if every site were up
+	case zones.FallbackSorry:
+		st.d.Addrs = svc.sorry[st.fam]
+	}
+	st.cands = nil
+	return false
+}
+
+// geoOrder puts the CIDR-map site first, then the nearest; an unlocated
+// client gets priority, then weight order.
+func (st *steerer) geoOrder() {
+	svc := st.svc
+	entry, mapped := svc.clients.Lookup(st.client)
+	loc, network, _ := st.geo.Lookup(st.client)
+	if st.geo == nil {
+		network = netip.PrefixFrom(st.client, 0)
+	}
+	st.d.Location, st.d.Located = loc, loc.Known()
+	for _, i := range st.cands {
+		r, ok := geo.Rank(loc, svc.sites[i].loc)
+		if !ok {
+			r = math.Inf(1)
+		}
+		st.rank[i] = r
+	}
+	decided := network
+	if mapped {
+		decided = entry.Prefix
+	}
+	st.d.Network = decided
+	st.d.Scope = svc.clients.Scope(st.client, decided)
+	slices.SortStableFunc(st.cands, func(a, b int) int {
+		if mapped && (a == entry.Value) != (b == entry.Value) {
+			if a == entry.Value {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(cmp.Compare(st.rank[a], st.rank[b]), st.byPriority(a, b))
+	})
+}
+
+// byPriority orders by priority (lower first), then weight (higher first).
+func (st *steerer) byPriority(a, b int) int {
+	sa, sb := &st.svc.sites[a], &st.svc.sites[b]
+	return cmp.Or(cmp.Compare(sa.priority, sb.priority), cmp.Compare(sb.weight, sa.weight))
+}
+
+// failoverOrder keeps only the up sites with the lowest priority value.
+func (st *steerer) failoverOrder() {
+	slices.SortStableFunc(st.cands, st.byPriority)
+	best := st.svc.sites[st.cands[0]].priority
+	n := 0
+	for n < len(st.cands) && st.svc.sites[st.cands[n]].priority == best {
+		n++
+	}
+	st.cands = st.cands[:n]
+}
+
+// weightedOrder draws sites without replacement in proportion to weight.
+func (st *steerer) weightedOrder() {
+	pool := st.positiveWeights()
+	out := st.cands[:0:0]
+	for len(pool) > 0 && len(out) < st.svc.answers {
+		total := 0
+		for _, i := range pool {
+			total += st.svc.sites[i].weight
+		}
+		r := rand.IntN(total)
+		for k, i := range pool {
+			if r -= st.svc.sites[i].weight; r < 0 {
+				out = append(out, i)
+				pool = append(pool[:k:k], pool[k+1:]...)
+				break
+			}
+		}
+	}
+	st.cands = out
+}
+
+// positiveWeights returns the candidates with weight > 0, or all of them
+// (as equals) when every weight is 0.
+func (st *steerer) positiveWeights() []int {
+	var pool []int
+	for _, i := range st.cands {
+		if st.svc.sites[i].weight > 0 {
+			pool = append(pool, i)
+		}
+	}
+	if len(pool) == 0 {
+		pool = append(pool, st.cands...)
+		for _, i := range pool {
+			st.rank[i] = 1
+		}
+	}
+	return pool
+}
+
+// hashOrder ranks sites by weighted rendezvous hashing of the client's
+// network: the same network keeps its site while the site is up, and
+// removing a site moves only that site's clients.
+func (st *steerer) hashOrder() {
+	bits := hashBits4
+	if st.client.Is6() {
+		bits = hashBits6
+	}
+	key := netip.PrefixFrom(st.client, bits).Masked()
+	st.d.Network, st.d.Scope = key, bits
+	kb, _ := key.Addr().MarshalBinary()
+	for _, i := range st.cands {
+		w := float64(st.svc.sites[i].weight)
+		if w <= 0 {
+			w = 1e-9 // last resort only
+		}
+		st.rank[i] = -math.Log(unitHash(kb, st.svc.sites[i].name)) / w
+	}
+	slices.SortStableFunc(st.cands, func(a, b int) int { return cmp.Compare(st.rank[a], st.rank[b]) })
+}
+
+// unitHash maps (key, site) to a stable number in (0, 1).
+func unitHash(key []byte, site string) float64 {
+	h := fnv.New64a()
+	h.Write(key)
+	h.Write([]byte{0})
+	h.Write([]byte(site))
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], h.Sum64())
+	v := binary.BigEndian.Uint64(b[:]) >> 11
+	return (float64(v) + 0.5) / (1 << 53)
+}
+
+// rotateOrder answers every candidate; collect rotates the addresses.
+func (st *steerer) rotateOrder() {}
+
+// collect takes addresses from the ordered sites, up to the answer count
+// (all of them, rotated, for the "all" policy).
+func (st *steerer) collect() {
+	for _, i := range st.cands {
+		for _, a := range st.svc.sites[i].vips[st.fam] {
+			if st.svc.policy != zones.PolicyAll && len(st.d.Addrs) >= st.svc.answers {
+				return
+			}
+			st.d.Addrs = append(st.d.Addrs, a)
+		}
+	}
+	if st.svc.policy == zones.PolicyAll && len(st.d.Addrs) > 1 {
+		n := int(st.svc.rotate.Add(1) % uint32(len(st.d.Addrs)))
+		st.d.Addrs = append(st.d.Addrs[n:], st.d.Addrs[:n]...)
+	}
+}
