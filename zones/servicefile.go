@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -34,8 +35,15 @@ func parseServiceFile(filename, text string) ([]Service, map[string]int, error) 
 	dec := yaml.NewDecoder(bytes.NewReader([]byte(text)))
 	dec.KnownFields(true)
 	var f ServiceFile
-	if err := dec.Decode(&f); err != nil {
+	// An empty document (or one holding only comments) decodes to io.EOF;
+	// it is a file with no services, reported as such below.
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 		return nil, nil, yamlError(filename, err)
+	}
+	var more yaml.Node
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		return nil, nil, &Error{Kind: KindInvalid, File: filename, Line: more.Line,
+			Msg: "a service file holds one YAML document; list every service under one services: key"}
 	}
 	if len(f.Services) == 0 {
 		return nil, nil, &Error{Kind: KindInvalid, File: filename, Field: "services", Msg: "no services in the file"}

@@ -36,6 +36,9 @@ func (s *Store) CreateZone(ctx context.Context, spec ZoneSpec) (ZoneInfo, error)
 		if zonesBucket(tx).Bucket([]byte(z.Origin)) != nil {
 			return Exists("zone %s already exists", z.Origin)
 		}
+		if err := checkNoServiceRecords(tx, z); err != nil {
+			return err
+		}
 		if err := writeZone(tx, z); err != nil {
 			return err
 		}
