@@ -97,5 +97,7 @@ func (s *Server) Explain(name string, client netip.Prefix, qtype uint16) (Decisi
 	if qtype == dns.TypeAAAA {
 		fam = 1
 	}
-	return svc.steer(client.Masked().Addr(), fam, s.cfg.Geo, true), nil
+	d := svc.steer(client.Masked().Addr(), fam, s.cfg.Geo, true)
+	d.Place = s.cfg.Geo.Describe(d.Client)
+	return d, nil
 }

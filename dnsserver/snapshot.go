@@ -18,6 +18,7 @@ import (
 type Snapshot struct {
 	zones    map[string]*zone      // by origin
 	services map[string]*lbService // load-balanced names
+	stored   []zones.StoredService // what services were compiled from
 }
 
 // zone is one served zone: every owner name as a node, including empty
@@ -42,7 +43,7 @@ type node struct {
 // Compile builds a snapshot from the stored zones and services, with site
 // states from health (nil: every site not drained or disabled is up).
 func Compile(zs []*zones.Zone, svcs []zones.StoredService, health SiteHealth) (*Snapshot, error) {
-	s := &Snapshot{zones: make(map[string]*zone, len(zs)), services: make(map[string]*lbService, len(svcs))}
+	s := &Snapshot{zones: make(map[string]*zone, len(zs))}
 	for _, z := range zs {
 		cz, err := compileZone(z)
 		if err != nil {
@@ -51,6 +52,18 @@ func Compile(zs []*zones.Zone, svcs []zones.StoredService, health SiteHealth) (*
 		s.zones[cz.origin] = cz
 	}
 	for _, ss := range svcs {
+		if z := s.findZone(dns.CanonicalName(ss.Name)); z != nil {
+			z.ensure(dns.CanonicalName(ss.Name)).lb = true
+		}
+	}
+	return s, s.compileServices(svcs, health)
+}
+
+// compileServices (re)builds the steering form of every service.
+func (s *Snapshot) compileServices(svcs []zones.StoredService, health SiteHealth) error {
+	s.stored = svcs
+	s.services = make(map[string]*lbService, len(svcs))
+	for _, ss := range svcs {
 		name := dns.CanonicalName(ss.Name)
 		z := s.findZone(name)
 		if z == nil {
@@ -58,12 +71,21 @@ func Compile(zs []*zones.Zone, svcs []zones.StoredService, health SiteHealth) (*
 		}
 		svc, err := compileService(ss, z, health)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		z.ensure(name).lb = true
 		s.services[name] = svc
 	}
-	return s, nil
+	return nil
+}
+
+// WithHealth returns a snapshot with the same zones and site states taken
+// anew from health: a health change costs the services, not the zones.
+func (s *Snapshot) WithHealth(health SiteHealth) (*Snapshot, error) {
+	n := &Snapshot{zones: s.zones}
+	if err := n.compileServices(s.stored, health); err != nil {
+		return nil, err
+	}
+	return n, nil
 }
 
 func compileZone(z *zones.Zone) (*zone, error) {

@@ -27,6 +27,7 @@ type Decision struct {
 	Policy   string       `json:"policy"`
 	Client   netip.Addr   `json:"client"`
 	Location geo.Location `json:"location"`
+	Place    string       `json:"place,omitempty"` // the client's GeoIP record in words (explain only)
 	Located  bool         `json:"located"`
 	Network  netip.Prefix `json:"network"` // what decided: GeoIP network, CIDR-map entry or hash prefix
 	Scope    int          `json:"scope"`   // ECS scope prefix length for the reply

@@ -91,6 +91,9 @@ func writeDecision(w io.Writer, d dnsserver.Decision, client netip.Prefix, qtype
 	loc := "unknown"
 	if d.Located {
 		loc = describeLocation(d.Location)
+		if d.Place != "" {
+			loc += " (" + d.Place + ")"
+		}
 	}
 	fmt.Fprintf(tw, "location:\t%s\n", loc)
 	if d.Network.IsValid() {

@@ -71,6 +71,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			serviceCommand(),
 			siteCommand(),
 			explainCommand(),
+			statusCommand(),
 			serveCommand(),
 			demoCommand(),
 		},

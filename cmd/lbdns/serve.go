@@ -143,11 +143,11 @@ func runServer(ctx context.Context, db string, o serveOptions, started func(dns 
 		go db.Watch(ctx, geoWatchInterval)
 		o.dns.Geo = db
 	}
-	snap, err := compile(store, nil)
+	d, err := newDaemon(store, o.dns, log)
 	if err != nil {
 		return err
 	}
-	srv := dnsserver.New(o.dns, snap)
+	defer d.checker.Close()
 	var ls []*dnsserver.Listener
 	var addrs []netip.AddrPort
 	for _, a := range o.listen {
@@ -166,29 +166,15 @@ func runServer(ctx context.Context, db string, o serveOptions, started func(dns 
 		return err
 	}
 	defer adminapi.RemoveAddr(db)
-	hs := &http.Server{Handler: adminMux(store, srv, token, log), ReadHeaderTimeout: 5 * time.Second}
+	hs := &http.Server{Handler: d.adminMux(token), ReadHeaderTimeout: 5 * time.Second}
 	go hs.Serve(al)
 	defer hs.Close()
-	go watch(ctx, store, srv, log)
-	log.Info("serving", "db", db, "dns", addrs, "admin", al.Addr().String(), "zones", len(snap.Zones()))
+	go d.run(ctx)
+	log.Info("serving", "db", db, "dns", addrs, "admin", al.Addr().String(), "zones", len(d.srv.Snapshot().Zones()))
 	if started != nil {
 		started(addrs)
 	}
-	return srv.Serve(ctx, ls...)
-}
-
-// adminMux serves the admin API, with /metrics beside it.
-func adminMux(store *zones.Store, srv *dnsserver.Server, token string, log *slog.Logger) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		srv.Metrics.WritePrometheus(w)
-	})
-	mux.Handle("/", adminapi.NewHandler(store, token, log,
-		adminapi.WithServices(store),
-		adminapi.WithRoute("GET /v1/explain", explainHandler(srv)),
-	))
-	return mux
+	return d.srv.Serve(ctx, ls...)
 }
 
 // explainHandler serves GET /v1/explain?name=&client=&type= from the
@@ -230,25 +216,4 @@ func compile(store *zones.Store, health dnsserver.SiteHealth) (*dnsserver.Snapsh
 		return nil, err
 	}
 	return dnsserver.Compile(zs, svcs, health)
-}
-
-// watch recompiles and swaps the snapshot after every committed change.
-func watch(ctx context.Context, store *zones.Store, srv *dnsserver.Server, log *slog.Logger) {
-	ch, cancel := store.Watch()
-	defer cancel()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ch:
-		}
-		start := time.Now()
-		snap, err := compile(store, nil)
-		if err != nil {
-			log.Error("snapshot not updated", "err", err)
-			continue
-		}
-		srv.Swap(snap)
-		log.Info("snapshot updated", "zones", len(snap.Zones()), "took", time.Since(start))
-	}
 }

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/lbdns/lbdns/dnsserver"
+	"github.com/lbdns/lbdns/healthcheck"
+	"github.com/lbdns/lbdns/zones"
+	"github.com/lbdns/lbdns/zones/adminapi"
+)
+
+// daemon ties the store, the health checker and the DNS server together:
+// a committed change re-applies probes and recompiles the snapshot; a
+// health change re-derives only the services' site states.
+type daemon struct {
+	store   *zones.Store
+	checker *healthcheck.Checker
+	srv     *dnsserver.Server
+	log     *slog.Logger
+}
+
+func newDaemon(store *zones.Store, cfg dnsserver.Config, log *slog.Logger) (*daemon, error) {
+	d := &daemon{store: store, checker: healthcheck.New(log, 0), log: log}
+	snap, err := d.build()
+	if err != nil {
+		d.checker.Close()
+		return nil, err
+	}
+	d.srv = dnsserver.New(cfg, snap)
+	return d, nil
+}
+
+// build starts and stops probes to match the stored services and compiles
+// a snapshot whose site states come from the checker.
+func (d *daemon) build() (*dnsserver.Snapshot, error) {
+	zs, err := d.store.Zones()
+	if err != nil {
+		return nil, err
+	}
+	svcs, err := d.store.Services()
+	if err != nil {
+		return nil, err
+	}
+	if err := d.checker.Apply(svcs); err != nil {
+		return nil, err
+	}
+	return dnsserver.Compile(zs, svcs, d.checker.SiteUp)
+}
+
+// run swaps in a new snapshot after every store change and health change
+// until ctx ends.
+func (d *daemon) run(ctx context.Context) {
+	changes, cancel := d.store.Watch()
+	defer cancel()
+	for {
+		var snap *dnsserver.Snapshot
+		var err error
+		start := time.Now()
+		select {
+		case <-ctx.Done():
+			return
+		case <-changes:
+			snap, err = d.build()
+		case <-d.checker.Changes():
+			snap, err = d.srv.Snapshot().WithHealth(d.checker.SiteUp)
+		}
+		if err != nil {
+			d.log.Error("snapshot not updated", "err", err)
+			continue
+		}
+		d.srv.Swap(snap)
+		d.log.Debug("snapshot updated", "zones", len(snap.Zones()), "took", time.Since(start))
+	}
+}
+
+// adminMux serves the admin API, with /metrics beside it.
+func (d *daemon) adminMux(token string) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		d.srv.Metrics.WritePrometheus(w)
+		d.checker.WritePrometheus(w)
+	})
+	mux.Handle("/", adminapi.NewHandler(d.store, token, d.log,
+		adminapi.WithServices(d.store),
+		adminapi.WithRoute("GET /v1/explain", explainHandler(d.srv)),
+		adminapi.WithRoute("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(d.checker.Status())
+		}),
+	))
+	return mux
+}
