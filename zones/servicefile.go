@@ -38,7 +38,7 @@ func parseServiceFile(filename, text string) ([]Service, map[string]int, error) 
 	// An empty document (or one holding only comments) decodes to io.EOF;
 	// it is a file with no services, reported as such below.
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return nil, nil, yamlError(filename, err)
+		return nil, nil, withPath(yamlError(filename, err), nodeLines(&root))
 	}
 	var more yaml.Node
 	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
@@ -90,6 +90,33 @@ func yamlError(filename string, err error) error {
 		e.Line, _ = strconv.Atoi(m[1])
 		e.Msg = m[2]
 	}
+	return e
+}
+
+var unknownField = regexp.MustCompile(`^field (\S+) not found`)
+
+// withPath names the field path of a decode error on a known line, such
+// as an unknown field, which the YAML library reports by line only.
+func withPath(err error, lines map[string]int) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Line == 0 {
+		return err
+	}
+	m := unknownField.FindStringSubmatch(e.Msg)
+	best := ""
+	for p, l := range lines {
+		if l != e.Line {
+			continue
+		}
+		if m != nil && strings.HasSuffix(p, "."+m[1]) {
+			best = p
+			break
+		}
+		if len(p) > len(best) {
+			best = p
+		}
+	}
+	e.Field = best
 	return e
 }
 

@@ -658,7 +658,7 @@ func TestParseServicesRefusals(t *testing.T) {
   - name: www.lb.example.com
     sites: [{name: fra, vips: [192.0.2.1]}]
     colour: red #<
-`, "", "field colour not found"},
+`, "services[0].colour", "field colour not found"},
 		{"unknown nested field", `services:
   - name: www.lb.example.com
     sites:
@@ -668,12 +668,12 @@ func TestParseServicesRefusals(t *testing.T) {
           lat: 1
           lon: 2
           city: Frankfurt #<
-`, "", "field city not found"},
+`, "services[0].sites[0].location.city", "field city not found"},
 		{"unknown top-level field", `services:
   - name: www.lb.example.com
     sites: [{name: fra, vips: [192.0.2.1]}]
 zones: [] #<
-`, "", "field zones not found"},
+`, "zones", "field zones not found"},
 		{"syntax error", `services:
   - name: www.lb.example.com
     policy: geo: weighted #<
@@ -689,17 +689,17 @@ zones: [] #<
     ttl: 20
     ttl: 30 #<
     sites: [{name: fra, vips: [192.0.2.1]}]
-`, "", `mapping key "ttl" already defined at line 3`},
+`, "services[0].ttl", `mapping key "ttl" already defined at line 3`},
 		{"wrong type", `services:
   - name: www.lb.example.com
     ttl: soon #<
     sites: [{name: fra, vips: [192.0.2.1]}]
-`, "", "cannot unmarshal"},
+`, "services[0].ttl", "cannot unmarshal"},
 		{"negative ttl", `services:
   - name: www.lb.example.com
     ttl: -5 #<
     sites: [{name: fra, vips: [192.0.2.1]}]
-`, "", "cannot unmarshal"},
+`, "services[0].ttl", "cannot unmarshal"},
 
 		// No services at all.
 		{"empty file", "", "services", "no services in the file"},
