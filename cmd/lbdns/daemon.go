@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/lbdns/lbdns/dnsserver"
@@ -20,11 +21,15 @@ type daemon struct {
 	store   *zones.Store
 	checker *healthcheck.Checker
 	srv     *dnsserver.Server
+	dir     *director // nil unless serve --director
 	log     *slog.Logger
+
+	mu   sync.Mutex
+	svcs []zones.StoredService // as last built
 }
 
-func newDaemon(store *zones.Store, cfg dnsserver.Config, log *slog.Logger) (*daemon, error) {
-	d := &daemon{store: store, checker: healthcheck.New(log, 0), log: log}
+func newDaemon(store *zones.Store, cfg dnsserver.Config, dir *director, log *slog.Logger) (*daemon, error) {
+	d := &daemon{store: store, checker: healthcheck.New(log, 0), dir: dir, log: log}
 	snap, err := d.build()
 	if err != nil {
 		d.checker.Close()
@@ -48,7 +53,30 @@ func (d *daemon) build() (*dnsserver.Snapshot, error) {
 	if err := d.checker.Apply(svcs); err != nil {
 		return nil, err
 	}
-	return dnsserver.Compile(zs, svcs, d.checker.SiteUp)
+	d.mu.Lock()
+	d.svcs = svcs
+	d.mu.Unlock()
+	if d.dir != nil {
+		d.dir.update(svcs)
+	}
+	return dnsserver.Compile(zs, svcs, d.health(svcs))
+}
+
+// health is what DNS takes as a site's state: the checker's verdict and,
+// for sites this host directs, whether IPVS is programmed for them.
+func (d *daemon) health(svcs []zones.StoredService) dnsserver.SiteHealth {
+	if d.dir == nil {
+		return d.checker.SiteUp
+	}
+	return d.dir.published(svcs, d.checker.SiteUp)
+}
+
+// rehealth re-derives site states on the current snapshot.
+func (d *daemon) rehealth() (*dnsserver.Snapshot, error) {
+	d.mu.Lock()
+	svcs := d.svcs
+	d.mu.Unlock()
+	return d.srv.Snapshot().WithHealth(d.health(svcs))
 }
 
 // run swaps in a new snapshot after every store change and health change
@@ -56,6 +84,10 @@ func (d *daemon) build() (*dnsserver.Snapshot, error) {
 func (d *daemon) run(ctx context.Context) {
 	changes, cancel := d.store.Watch()
 	defer cancel()
+	var programmed chan struct{}
+	if d.dir != nil {
+		programmed = d.dir.changed
+	}
 	for {
 		var snap *dnsserver.Snapshot
 		var err error
@@ -66,7 +98,12 @@ func (d *daemon) run(ctx context.Context) {
 		case <-changes:
 			snap, err = d.build()
 		case <-d.checker.Changes():
-			snap, err = d.srv.Snapshot().WithHealth(d.checker.SiteUp)
+			snap, err = d.rehealth()
+			if d.dir != nil {
+				wake(d.dir.kick) // weights follow health
+			}
+		case <-programmed:
+			snap, err = d.rehealth()
 		}
 		if err != nil {
 			d.log.Error("snapshot not updated", "err", err)
@@ -88,6 +125,7 @@ func (d *daemon) adminMux(token string) http.Handler {
 	mux.Handle("/", adminapi.NewHandler(d.store, token, d.log,
 		adminapi.WithServices(d.store),
 		adminapi.WithRoute("GET /v1/explain", explainHandler(d.srv)),
+		adminapi.WithRoute("GET /v1/ipvs/plan", d.ipvsPlanHandler),
 		adminapi.WithRoute("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			json.NewEncoder(w).Encode(d.checker.Status())

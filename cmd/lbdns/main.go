@@ -72,6 +72,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			siteCommand(),
 			explainCommand(),
 			statusCommand(),
+			ipvsCommand(),
 			serveCommand(),
 			demoCommand(),
 		},

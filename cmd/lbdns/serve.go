@@ -21,6 +21,7 @@ import (
 
 	"github.com/lbdns/lbdns/dnsserver"
 	"github.com/lbdns/lbdns/geo"
+	"github.com/lbdns/lbdns/ipvsbridge"
 	"github.com/lbdns/lbdns/zones"
 	"github.com/lbdns/lbdns/zones/adminapi"
 )
@@ -36,6 +37,9 @@ func serveFlags(defaultListen string) []cli.Flag {
 		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 		&cli.DurationFlag{Name: "tcp-idle-timeout", Value: dnsserver.DefaultTCPIdleTimeout, Usage: "close idle TCP connections after this"},
 		&cli.IntFlag{Name: "tcp-max-conns", Value: dnsserver.DefaultTCPMaxConns, Usage: "concurrent TCP connections; more are closed at once"},
+		&cli.StringSliceFlag{Name: "director", Usage: "program this host's IPVS director for `SITE`; repeatable"},
+		&cli.DurationFlag{Name: "drain-timeout", Value: ipvsbridge.DefaultDrainTimeout, Usage: "delete a removed real server after this even if it still has connections"},
+		&cli.DurationFlag{Name: "ipvs-resync", Value: ipvsbridge.DefaultResync, Usage: "re-read and repair the IPVS table this often"},
 	}
 }
 
@@ -57,10 +61,11 @@ func serveCommand() *cli.Command {
 
 // serveOptions is what serve needs beyond dnsserver.Config.
 type serveOptions struct {
-	dns    dnsserver.Config
-	listen []string
-	admin  string
-	geoip  string
+	dns      dnsserver.Config
+	listen   []string
+	admin    string
+	geoip    string
+	director directorOptions
 }
 
 func serveConfig(c *cli.Context) (serveOptions, error) {
@@ -85,6 +90,7 @@ func serveConfig(c *cli.Context) (serveOptions, error) {
 	o.dns.TCPMaxConns = c.Int("tcp-max-conns")
 	o.dns.LogQueries = c.Bool("log-queries")
 	o.dns.Logger = log
+	o.director = directorOptions{sites: c.StringSlice("director"), drainTimeout: c.Duration("drain-timeout"), resync: c.Duration("ipvs-resync")}
 	return o, nil
 }
 
@@ -143,11 +149,21 @@ func runServer(ctx context.Context, db string, o serveOptions, started func(dns 
 		go db.Watch(ctx, geoWatchInterval)
 		o.dns.Geo = db
 	}
-	d, err := newDaemon(store, o.dns, log)
+	var dir *director
+	if len(o.director.sites) > 0 {
+		if dir, err = newDirector(db, o.director, log); err != nil {
+			return err
+		}
+		defer dir.port.Close()
+	}
+	d, err := newDaemon(store, o.dns, dir, log)
 	if err != nil {
 		return err
 	}
 	defer d.checker.Close()
+	if dir != nil {
+		go dir.run(ctx, d.checker.Weights, o.director.resync)
+	}
 	var ls []*dnsserver.Listener
 	var addrs []netip.AddrPort
 	for _, a := range o.listen {

@@ -1,0 +1,199 @@
+package ipvsbridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Reconciler defaults.
+const (
+	DefaultDrainTimeout = 2 * time.Minute
+	DefaultResync       = 10 * time.Second
+)
+
+// Reconciler drives one director's IPVS table to the desired state: it
+// reads the table, plans, applies, and reads back. It owns the virtual
+// services it has been asked for (and remembers them after they are
+// withdrawn, until deleted); it never touches others and never flushes.
+type Reconciler struct {
+	port         Port
+	log          *slog.Logger
+	DrainTimeout time.Duration
+	now          func() time.Time
+
+	mu         sync.Mutex
+	owned      map[string]bool      // virtual service keys
+	drains     map[string]time.Time // service or service|real key → when draining began
+	programmed map[string]bool      // desired services read back as programmed
+}
+
+// NewReconciler returns a reconciler over port. owned lists virtual
+// services a previous run created (so it can retire them after a restart).
+func NewReconciler(port Port, log *slog.Logger, owned []string) *Reconciler {
+	if log == nil {
+		log = slog.Default()
+	}
+	r := &Reconciler{port: port, log: log, DrainTimeout: DefaultDrainTimeout, now: time.Now,
+		owned: map[string]bool{}, drains: map[string]time.Time{}, programmed: map[string]bool{}}
+	for _, k := range owned {
+		r.owned[k] = true
+	}
+	return r
+}
+
+// Owned lists the virtual services this reconciler may change.
+func (r *Reconciler) Owned() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, 0, len(r.owned))
+	for k := range r.owned {
+		out = append(out, k)
+	}
+	return out
+}
+
+// Plan reads the table and returns what Reconcile would do (a dry run).
+func (r *Reconciler) Plan(ctx context.Context, desired []Service) (Plan, []Service, error) {
+	for _, s := range desired {
+		if err := s.Validate(); err != nil {
+			return nil, nil, err
+		}
+	}
+	actual, err := r.port.Services(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := planner{
+		owned:        func(k string) bool { return r.owned[k] },
+		drainStarted: func(k string) (time.Time, bool) { t, ok := r.drains[k]; return t, ok },
+		drainTimeout: r.DrainTimeout,
+		now:          r.now(),
+	}
+	return p.diff(desired, actual), actual, nil
+}
+
+// Reconcile applies the plan for desired and then records which desired
+// services read back as programmed. It applies every action it can and
+// returns the errors joined.
+func (r *Reconciler) Reconcile(ctx context.Context, desired []Service) (Plan, error) {
+	r.mu.Lock()
+	for _, s := range desired {
+		r.owned[s.Key()] = true
+	}
+	r.mu.Unlock()
+	plan, _, err := r.Plan(ctx, desired)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, a := range plan {
+		if err := r.apply(ctx, a); err != nil {
+			errs = append(errs, err)
+			r.log.Warn("ipvs: action failed", "action", a.String(), "err", err)
+			continue
+		}
+		r.log.Info("ipvs: "+string(a.Kind), "service", a.Service.Key(), "real", realKey(a.Real), "reason", a.Reason)
+	}
+	if err := r.verify(ctx, desired); err != nil {
+		errs = append(errs, err)
+	}
+	return plan, errors.Join(errs...)
+}
+
+func realKey(rs *RealServer) string {
+	if rs == nil {
+		return ""
+	}
+	return rs.Key()
+}
+
+// apply performs one action and keeps the drain clock.
+func (r *Reconciler) apply(ctx context.Context, a Action) error {
+	var err error
+	switch a.Kind {
+	case AddService:
+		err = r.port.AddService(ctx, a.Service)
+	case UpdateService:
+		err = r.port.UpdateService(ctx, a.Service)
+	case DeleteService:
+		err = r.port.DeleteService(ctx, a.Service)
+	case AddReal:
+		err = r.port.AddReal(ctx, a.Service, *a.Real)
+	case UpdateReal, DrainReal:
+		err = r.port.UpdateReal(ctx, a.Service, *a.Real)
+	case DeleteReal:
+		err = r.port.DeleteReal(ctx, a.Service, *a.Real)
+	default:
+		err = fmt.Errorf("unknown action %q", a.Kind)
+	}
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch a.Kind {
+	case DrainReal:
+		r.drains[a.Service.Key()+"|"+a.Real.Key()] = r.now()
+		if _, ok := r.drains[a.Service.Key()]; !ok {
+			r.drains[a.Service.Key()] = r.now()
+		}
+	case DeleteReal:
+		delete(r.drains, a.Service.Key()+"|"+a.Real.Key())
+	case DeleteService:
+		delete(r.drains, a.Service.Key())
+		delete(r.owned, a.Service.Key())
+	case AddService, AddReal:
+		delete(r.drains, a.Service.Key())
+	}
+	return nil
+}
+
+// verify reads the table back and records which desired services are
+// programmed: present with every desired real server at its weight.
+func (r *Reconciler) verify(ctx context.Context, desired []Service) error {
+	actual, err := r.port.Services(ctx)
+	if err != nil {
+		return err
+	}
+	got := map[string]Service{}
+	for _, s := range actual {
+		got[s.Key()] = s
+	}
+	prog := map[string]bool{}
+	for _, d := range desired {
+		a, ok := got[d.Key()]
+		prog[d.Key()] = ok && realsMatch(d.Reals, a.Reals)
+	}
+	r.mu.Lock()
+	r.programmed = prog
+	r.mu.Unlock()
+	return nil
+}
+
+func realsMatch(want, have []RealServer) bool {
+	h := map[string]RealServer{}
+	for _, r := range have {
+		h[r.Key()] = r
+	}
+	for _, w := range want {
+		g, ok := h[w.Key()]
+		if !ok || g.Weight != w.Weight || g.Forward != w.Forward {
+			return false
+		}
+	}
+	return true
+}
+
+// Programmed reports whether the virtual service read back as desired
+// after the last reconcile: DNS publishes a site's VIP only then.
+func (r *Reconciler) Programmed(key string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.programmed[key]
+}
