@@ -82,6 +82,9 @@ func (st *steerer) geoWhy(i, pos int) string {
 	if !st.d.Located {
 		return fmt.Sprintf("client location unknown: order %d by priority, then weight", pos+1)
 	}
+	if !st.d.Location.HasCoords {
+		return fmt.Sprintf("order %d by country, then continent", pos+1)
+	}
 	return fmt.Sprintf("order %d by distance", pos+1)
 }
 

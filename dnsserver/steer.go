@@ -2,7 +2,6 @@ package dnsserver
 
 import (
 	"cmp"
-	"encoding/binary"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
@@ -87,6 +86,10 @@ func (svc *lbService) steer(client netip.Addr, fam int, db *geo.DB, explain bool
 	default: // all
 		st.rotateOrder()
 	}
+	if client.Is4In6() && st.d.Network.IsValid() {
+		// Steered as IPv4; the scope answers an IPv6 ECS option.
+		st.d.Scope += 96
+	}
 	st.collect()
 	st.report()
 	return st.d
@@ -96,6 +99,14 @@ func (svc *lbService) steer(client netip.Addr, fam int, db *geo.DB, explain bool
 // whether steering should go on over the fallback candidates.
 func (st *steerer) fallBack() bool {
 	svc := st.svc
+	for _, s := range svc.sites {
+		if s.state.Up {
+			// A site is up, only not in this family: the name simply has
+			// no such address now (NODATA), which is no reason to fail open
+			// to sites that are down.
+			return false
+		}
+	}
 	for i, s := range svc.sites {
 		if len(s.vips[st.fam]) > 0 {
 			st.cands = append(st.cands, i)
@@ -120,6 +131,9 @@ func (st *steerer) fallBack() bool {
 func (st *steerer) geoOrder() {
 	svc := st.svc
 	entry, mapped := svc.clients.Lookup(st.client)
+	// A mapped site that is down or has no VIP of this family decides
+	// nothing: distance does, over the GeoIP network.
+	mapped = mapped && slices.Contains(st.cands, entry.Value)
 	loc, network, _ := st.geo.Lookup(st.client)
 	if st.geo == nil {
 		network = netip.PrefixFrom(st.client, 0)
@@ -133,7 +147,10 @@ func (st *steerer) geoOrder() {
 		st.rank[i] = r
 	}
 	decided := network
-	if mapped {
+	if mapped && (len(svc.sites[entry.Value].vips[st.fam]) >= svc.answers || entry.Prefix.Bits() > network.Bits()) {
+		// The mapped site fills the answer alone, or its entry lies inside
+		// the GeoIP network. Otherwise the answers after the mapped site's
+		// depend on the location too, and the narrower GeoIP network decided.
 		decided = entry.Prefix
 	}
 	st.d.Network = decided
@@ -232,9 +249,17 @@ func unitHash(key []byte, site string) float64 {
 	h.Write(key)
 	h.Write([]byte{0})
 	h.Write([]byte(site))
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], h.Sum64())
-	v := binary.BigEndian.Uint64(b[:]) >> 11
+	// FNV-1a barely changes its high bits for a change in the last bytes
+	// (site names differing in one letter), and those are the bits kept
+	// below: finish with MurmurHash3's fmix64 so every input bit reaches
+	// every output bit.
+	x := h.Sum64()
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	v := x >> 11
 	return (float64(v) + 0.5) / (1 << 53)
 }
 
@@ -253,7 +278,11 @@ func (st *steerer) collect() {
 		}
 	}
 	if st.svc.policy == zones.PolicyAll && len(st.d.Addrs) > 1 {
-		n := int(st.svc.rotate.Add(1) % uint32(len(st.d.Addrs)))
+		turn := st.svc.rotate.Load() // explain shows the next answer without taking a turn
+		if !st.explain {
+			turn = st.svc.rotate.Add(1)
+		}
+		n := int(turn % uint32(len(st.d.Addrs)))
 		st.d.Addrs = append(st.d.Addrs[n:], st.d.Addrs[:n]...)
 	}
 }
