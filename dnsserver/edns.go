@@ -12,58 +12,34 @@ const (
 	plainUDPSize = 512
 )
 
-// ednsInfo is what the request's OPT record asks for.
+// ednsInfo is what the request's OPT record asks for (see parseOPT).
 type ednsInfo struct {
 	present bool
 	version uint8
 	do      bool
 	size    uint16 // requester's payload size, at least 512
 	ecs     ecsInfo
-	ecsOK   bool // false: a malformed ECS option (FORMERR)
 }
 
-// parseEDNS validates the OPT record placement (RFC 6891 §6.1.1): at most one,
-// only in the additional section, owned by the root. ok is false for a
-// malformed request, which gets FORMERR.
-func parseEDNS(m *dns.Msg) (e ednsInfo, ok bool) {
-	for _, rr := range m.Answer {
+// optPlacementOK checks the OPT record placement (RFC 6891 §6.1.1) in a
+// message the library parsed: at most one, only in the additional section,
+// owned by the root. A misplaced OPT gets FORMERR.
+func optPlacementOK(m *dns.Msg) bool {
+	for _, rr := range append(m.Answer[:len(m.Answer):len(m.Answer)], m.Ns...) {
 		if rr.Header().Rrtype == dns.TypeOPT {
-			return e, false
+			return false
 		}
 	}
-	for _, rr := range m.Ns {
-		if rr.Header().Rrtype == dns.TypeOPT {
-			return e, false
-		}
-	}
+	n := 0
 	for _, rr := range m.Extra {
-		opt, isOpt := rr.(*dns.OPT)
-		if !isOpt {
-			continue
+		if rr.Header().Rrtype == dns.TypeOPT {
+			n++
+			if n > 1 || rr.Header().Name != "." {
+				return false
+			}
 		}
-		if e.present || opt.Hdr.Name != "." {
-			return e, false
-		}
-		e.present = true
-		e.version = opt.Version()
-		e.do = opt.Do()
-		e.size = max(opt.UDPSize(), plainUDPSize)
-		e.ecs, e.ecsOK = parseECS(opt)
 	}
-	return e, true
-}
-
-// replyOPT is the OPT record for a reply to an EDNS request.
-func replyOPT(e ednsInfo, extRcode int) *dns.OPT {
-	opt := &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}}
-	opt.SetUDPSize(udpPayload)
-	if e.do {
-		opt.SetDo() // RFC 3225 §3: copy DO into the response
-	}
-	if extRcode > 0xF {
-		opt.SetExtendedRcode(uint16(extRcode))
-	}
-	return opt
+	return true
 }
 
 // udpLimit is the largest UDP reply the requester can take.
@@ -72,4 +48,23 @@ func (e ednsInfo) udpLimit() int {
 		return plainUDPSize
 	}
 	return int(min(e.size, udpPayload))
+}
+
+// opt writes the reply's OPT record: our payload size, version 0, the DO
+// bit copied (RFC 3225 §3), the upper rcode bits, and ECS when asked.
+func (p *packer) opt(e ednsInfo, rcode int, scope uint8) {
+	p.buf = append(p.buf, 0) // root owner
+	p.u16(dns.TypeOPT)
+	p.u16(udpPayload)
+	ttl := uint32(rcode>>4) << 24
+	if e.do {
+		ttl |= 0x8000
+	}
+	p.u32(ttl)
+	if !e.ecs.present || rcode == dns.RcodeFormatError {
+		p.u16(0)
+		return
+	}
+	p.u16(uint16(4 + 4 + e.ecs.addrLen()))
+	p.ecs(e.ecs, scope)
 }

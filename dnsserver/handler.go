@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"strings"
+	"sync"
 
 	"github.com/miekg/dns"
 )
@@ -20,152 +21,207 @@ type Request struct {
 
 // outcome describes a handled request for metrics and the query log.
 type outcome struct {
-	qname string
-	qtype uint16
-	rcode int
-	size  int
+	question []byte // as received; the query log decodes the name from it
+	qtype    uint16
+	rcode    int
+	size     int
 }
 
 // Handle answers one request. It calls write once per reply message (AXFR
 // writes several) and writes nothing for packets that must be dropped: too
-// short to carry a header, or themselves responses.
+// short to carry a header, or themselves responses. write must not keep
+// the slice it is given.
+//
+// Plain queries are read by parseFast; anything else by the general
+// parser. Both fill the same request, and respond and the packer are
+// shared, so a query gets the same bytes whichever parser read it.
 func (s *Server) Handle(req Request, write func([]byte) error) (outcome, error) {
+	return s.handle(req, write, true)
+}
+
+// handle is Handle, with the fast parser optional so tests can compare
+// both paths on the same packets.
+func (s *Server) handle(req Request, write func([]byte) error, fast bool) (outcome, error) {
 	p := req.Packet
 	if len(p) < headerLen || p[2]&0x80 != 0 {
 		return outcome{rcode: -1}, nil
 	}
-	m := new(dns.Msg)
-	if err := m.Unpack(p); err != nil || !countsMatch(p, m) {
+	var rq request
+	if !(fast && parseFast(p, &rq)) && !parseFull(p, &rq) {
 		return s.writeError(p, dns.RcodeFormatError, write)
 	}
-	rep := s.answer(m, req)
-	if rep.xfr != nil {
-		return rep.out(m), s.transfer(m, rep.xfr, write)
-	}
-	return s.pack(p, m, rep, req.TCP, write)
+	return s.respond(&rq, req, write)
 }
 
-// reply is a built answer before packing.
+// parseFull reads any message with the library, into rq.
+func parseFull(p []byte, rq *request) bool {
+	m := new(dns.Msg)
+	if err := m.Unpack(p); err != nil || !countsMatch(p, m) {
+		return false
+	}
+	*rq = request{id: m.Id, opcode: m.Opcode, rd: m.RecursionDesired, cd: m.CheckingDisabled, qdcount: len(m.Question)}
+	off := headerLen
+	for range m.Question {
+		// The library accepts a question cut short of its type and class.
+		if off = skipName(p, off); off < 0 || off+4 > len(p) {
+			return false
+		}
+		off += 4
+	}
+	rq.question = p[headerLen:off]
+	if len(m.Question) > 0 {
+		q := m.Question[0]
+		rq.qname, rq.lname, rq.qtype, rq.qclass = q.Name, strings.ToLower(q.Name), q.Qtype, q.Qclass
+	}
+	rq.ednsOK = optPlacementOK(m)
+	if rq.ednsOK && m.IsEdns0() != nil {
+		if opt, ok := findOPT(p); ok {
+			rq.ednsOK = parseOPT(opt, &rq.edns)
+		}
+	}
+	return true
+}
+
+// reply is an answer before packing.
 type reply struct {
-	msg *dns.Msg
+	rcode             int
+	aa, tc            bool
+	opt               bool // carry an OPT record (the request had EDNS)
+	scope             uint8
+	answer, ns, extra []dns.RR
 	// glue marks a referral: its additional records are required and may
 	// not be dropped to fit a UDP reply (RFC 9471).
 	glue bool
-	xfr  *zone // set for an allowed zone transfer, which streams instead
 }
 
-// out describes the exchange for metrics and the query log.
-func (r reply) out(m *dns.Msg) outcome {
-	var o outcome
-	if len(m.Question) == 1 {
-		o.qname, o.qtype = m.Question[0].Name, m.Question[0].Qtype
+// respond decides the answer to a parsed request and writes it.
+func (s *Server) respond(rq *request, req Request, write func([]byte) error) (outcome, error) {
+	o := outcome{question: rq.question, qtype: rq.qtype}
+	var m reply
+	switch {
+	case rq.opcode != dns.OpcodeQuery:
+		m.rcode = dns.RcodeNotImplemented
+	case rq.qdcount != 1:
+		m.rcode = dns.RcodeFormatError
+	case !rq.ednsOK && !rq.edns.present:
+		m.rcode = dns.RcodeFormatError // OPT misplaced or doubled
+	default:
+		m.opt = rq.edns.present
+		if z := s.decide(rq, req, &m); z != nil {
+			return o, s.transfer(rq, z, write)
+		}
 	}
-	if r.msg != nil {
-		o.rcode = r.msg.Rcode
+	o.rcode = m.rcode
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf, err := s.fit(rq, &m, req.TCP, (*bp)[:0])
+	if err != nil {
+		return s.writeError(req.Packet, dns.RcodeServerFailure, write)
 	}
-	return o
+	*bp = buf
+	o.size = len(buf)
+	return o, write(buf)
 }
 
-// answer builds the reply for a parsed request. For an allowed zone
-// transfer it returns the zone to stream instead.
-func (s *Server) answer(m *dns.Msg, req Request) reply {
-	r := new(dns.Msg)
-	r.Id, r.Response, r.Opcode = m.Id, true, m.Opcode
-	r.RecursionDesired, r.CheckingDisabled = m.RecursionDesired, m.CheckingDisabled
-	r.Question = m.Question
-	if m.Opcode != dns.OpcodeQuery {
-		r.Rcode = dns.RcodeNotImplemented
-		return reply{msg: r}
-	}
-	if len(m.Question) != 1 {
-		r.Rcode = dns.RcodeFormatError
-		return reply{msg: r}
-	}
-	e, ok := parseEDNS(m)
-	if !ok {
-		r.Rcode = dns.RcodeFormatError
-		return reply{msg: r}
-	}
-	var scope uint8
-	if e.present {
-		defer func() {
-			opt := replyOPT(e, r.Rcode)
-			if e.ecs.present && r.Rcode != dns.RcodeFormatError {
-				opt.Option = append(opt.Option, e.ecs.replyOption(scope))
-			}
-			r.Extra = append(r.Extra, opt)
-		}()
-		if e.version > 0 {
-			r.Rcode = dns.RcodeBadVers
-			return reply{msg: r}
-		}
-		if !e.ecsOK {
-			r.Rcode = dns.RcodeFormatError
-			return reply{msg: r}
-		}
-	}
-	q := m.Question[0]
-	if q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY {
-		r.Rcode = dns.RcodeRefused
-		return reply{msg: r}
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1500); return &b }}
+
+// decide fills m for a well-formed query, or returns the zone to transfer.
+func (s *Server) decide(rq *request, req Request, m *reply) *zone {
+	switch {
+	case rq.edns.present && rq.edns.version > 0:
+		m.rcode = dns.RcodeBadVers
+		return nil
+	case !rq.ednsOK:
+		m.rcode = dns.RcodeFormatError
+		return nil
+	case rq.qclass != dns.ClassINET && rq.qclass != dns.ClassANY:
+		m.rcode = dns.RcodeRefused
+		return nil
 	}
 	snap := s.snap.Load()
-	if q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR {
-		if z := s.xfrZone(snap, q.Name, req); z != nil {
-			return reply{xfr: z}
+	if rq.qtype == dns.TypeAXFR || rq.qtype == dns.TypeIXFR {
+		if z := s.xfrZone(snap, rq.lname, req); z != nil {
+			return z
 		}
-		r.Rcode = dns.RcodeRefused
-		return reply{msg: r}
+		m.rcode = dns.RcodeRefused
+		return nil
 	}
 	res, ok := snap.lookup(query{
-		name: q.Name, lname: strings.ToLower(q.Name), qtype: q.Qtype, tcp: req.TCP,
-		client: e.ecs.client(req.Client.Addr()), geo: s.cfg.Geo,
+		name: rq.qname, lname: rq.lname, qtype: rq.qtype, tcp: req.TCP,
+		client: rq.edns.ecs.client(req.Client.Addr()), geo: s.cfg.Geo,
 	})
-	scope = res.scope
 	if !ok {
-		r.Rcode = dns.RcodeRefused
-		return reply{msg: r}
+		m.rcode = dns.RcodeRefused
+		return nil
 	}
-	r.Rcode, r.Authoritative = res.rcode, res.aa
-	r.Answer, r.Ns, r.Extra = res.answer, res.ns, res.extra
-	return reply{msg: r, glue: res.referral}
+	m.rcode, m.aa, m.scope, m.glue = res.rcode, res.aa, res.scope, res.referral
+	m.answer, m.ns, m.extra = res.answer, res.ns, res.extra
+	return nil
 }
 
-// pack writes the reply, fitting UDP replies to the requester's limit: first
-// by dropping optional additional records, then by truncating (TC) to the
+// fit packs the reply within the requester's limit: first whole, then
+// without optional additional records, then truncated (TC) to the
 // question and OPT so the requester retries over TCP.
-func (s *Server) pack(p []byte, m *dns.Msg, rep reply, tcp bool, write func([]byte) error) (outcome, error) {
-	out, r := rep.out(m), rep.msg
-	r.Compress = true
+func (s *Server) fit(rq *request, m *reply, tcp bool, buf []byte) ([]byte, error) {
 	limit := dns.MaxMsgSize
 	if !tcp {
-		e, _ := parseEDNS(m)
-		limit = e.udpLimit()
+		limit = rq.edns.udpLimit()
 	}
-	buf, err := r.Pack()
-	if err == nil && len(buf) > limit && !rep.glue {
-		r.Extra = onlyOPT(r.Extra)
-		buf, err = r.Pack()
+	out, err := packReply(buf, rq, m, m.answer, m.ns, m.extra)
+	if err == nil && len(out) > limit && !m.glue && len(m.extra) > 0 {
+		out, err = packReply(buf, rq, m, m.answer, m.ns, nil)
 	}
-	if err == nil && len(buf) > limit {
-		r.Truncated = true
-		r.Answer, r.Ns, r.Extra = nil, nil, onlyOPT(r.Extra)
-		buf, err = r.Pack()
+	if err == nil && len(out) > limit {
+		m.tc = true
+		out, err = packReply(buf, rq, m, nil, nil, nil)
 	}
-	if err != nil {
-		return s.writeError(p, dns.RcodeServerFailure, write)
-	}
-	out.size = len(buf)
-	return out, write(buf)
+	return out, err
 }
 
-func onlyOPT(extra []dns.RR) []dns.RR {
-	for _, rr := range extra {
-		if rr.Header().Rrtype == dns.TypeOPT {
-			return []dns.RR{rr}
+// packReply writes header, question (as received), sections and OPT.
+func packReply(buf []byte, rq *request, m *reply, answer, ns, extra []dns.RR) ([]byte, error) {
+	p := packer{buf: buf[:0]}
+	flags := uint16(1<<15) | uint16(rq.opcode&0xF)<<11 | uint16(m.rcode&0xF)
+	if m.aa {
+		flags |= 1 << 10
+	}
+	if m.tc {
+		flags |= 1 << 9
+	}
+	if rq.rd {
+		flags |= 1 << 8
+	}
+	if rq.cd {
+		flags |= 1 << 4
+	}
+	arcount := len(extra)
+	if m.opt {
+		arcount++
+	}
+	p.u16(rq.id)
+	p.u16(flags)
+	p.u16(uint16(rq.qdcount))
+	p.u16(uint16(len(answer)))
+	p.u16(uint16(len(ns)))
+	p.u16(uint16(arcount))
+	p.buf = append(p.buf, rq.question...)
+	if rq.qdcount == 1 {
+		p.seedQuestion(rq.lname)
+	}
+	for _, sec := range [][]dns.RR{answer, ns, extra} {
+		for _, rr := range sec {
+			if err := p.rr(rr); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return nil
+	if m.opt {
+		p.opt(rq.edns, m.rcode, m.scope)
+	}
+	if len(p.buf) > dns.MaxMsgSize {
+		return nil, errTooBig
+	}
+	return p.buf, nil
 }
 
 // writeError answers a request that could not be parsed (or packed) with a
@@ -175,7 +231,6 @@ func (s *Server) writeError(p []byte, rcode int, write func([]byte) error) (outc
 	copy(h[:2], p[:2])
 	h[2] = 0x80 | p[2]&0x79 // QR, keep opcode and RD
 	h[3] = byte(rcode & 0xF)
-	binary.BigEndian.PutUint16(h[4:], 0)
 	return outcome{rcode: rcode, size: headerLen}, write(h[:])
 }
 

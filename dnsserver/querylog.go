@@ -19,7 +19,7 @@ func (s *Server) logQuery(req Request, o outcome, d time.Duration) {
 	s.log.LogAttrs(context.Background(), slog.LevelInfo, "query",
 		slog.String("client", req.Client.String()),
 		slog.String("proto", proto),
-		slog.String("name", o.qname),
+		slog.String("name", questionName(o.question)),
 		slog.String("type", dns.Type(o.qtype).String()),
 		slog.String("rcode", rcodeName(o.rcode)),
 		slog.Int("size", o.size),
@@ -36,4 +36,15 @@ func addrPort(a net.Addr) netip.AddrPort {
 		return a.AddrPort()
 	}
 	return netip.AddrPort{}
+}
+
+// questionName decodes the question's name, as the client spelled it.
+func questionName(q []byte) string {
+	var m [headerLen]byte
+	msg := append(m[:], q...)
+	name, _, err := dns.UnpackDomainName(msg, headerLen)
+	if err != nil {
+		return "?"
+	}
+	return name
 }

@@ -33,7 +33,7 @@ func (s *Server) transferAllowed(a netip.Addr) bool {
 // transfer streams the zone as AXFR (RFC 5936): the SOA, every record, and
 // the SOA again, over as many messages as it takes. IXFR gets the same full
 // transfer, which RFC 1995 §4 allows.
-func (s *Server) transfer(m *dns.Msg, z *zone, write func([]byte) error) error {
+func (s *Server) transfer(rq *request, z *zone, write func([]byte) error) error {
 	rrs := make([]dns.RR, 0, len(z.records)+1)
 	rrs = append(rrs, z.soa)
 	for _, rr := range z.records {
@@ -44,8 +44,8 @@ func (s *Server) transfer(m *dns.Msg, z *zone, write func([]byte) error) error {
 	rrs = append(rrs, z.soa)
 	for len(rrs) > 0 {
 		r := new(dns.Msg)
-		r.Id, r.Response, r.Authoritative, r.Compress = m.Id, true, true, true
-		r.Question = m.Question
+		r.Id, r.Response, r.Authoritative, r.Compress = rq.id, true, true, true
+		r.Question = []dns.Question{{Name: rq.qname, Qtype: rq.qtype, Qclass: rq.qclass}}
 		size := 0
 		for len(rrs) > 0 && (size == 0 || size+dns.Len(rrs[0]) <= xfrChunk) {
 			size += dns.Len(rrs[0])
