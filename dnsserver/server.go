@@ -2,7 +2,6 @@ package dnsserver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -20,7 +19,6 @@ type Config struct {
 	AllowTransfer  []netip.Prefix // networks that may AXFR over TCP
 	TCPIdleTimeout time.Duration  // close an idle TCP connection after this
 	TCPMaxConns    int            // connections beyond this are closed at once
-	UDPWorkers     int            // readers per UDP socket
 	LogQueries     bool           // log every query at Info level
 	Geo            *geo.DB        // client locations for geo steering; nil: unknown
 	Logger         *slog.Logger
@@ -48,9 +46,6 @@ func New(cfg Config, snap *Snapshot) *Server {
 	if cfg.TCPMaxConns <= 0 {
 		cfg.TCPMaxConns = DefaultTCPMaxConns
 	}
-	if cfg.UDPWorkers <= 0 {
-		cfg.UDPWorkers = runtime.GOMAXPROCS(0)
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -69,31 +64,31 @@ func (s *Server) Swap(snap *Snapshot) { s.snap.Store(snap) }
 // Snapshot returns the snapshot queries are answered from.
 func (s *Server) Snapshot() *Snapshot { return s.snap.Load() }
 
-// Listener is a bound UDP socket and TCP listener on the same address.
+// Listener is the UDP sockets (one per core, SO_REUSEPORT) and the TCP
+// listener bound to one address.
 type Listener struct {
-	UDP *net.UDPConn
+	UDP []*net.UDPConn
 	TCP net.Listener
 }
 
-// Addr is the address both sockets are bound to.
-func (l *Listener) Addr() netip.AddrPort {
-	return l.UDP.LocalAddr().(*net.UDPAddr).AddrPort()
-}
+// Addr is the address the sockets are bound to.
+func (l *Listener) Addr() netip.AddrPort { return udpAddr(l.UDP[0]) }
 
 // Listen binds UDP and TCP on addr. With port 0 both get the same free port.
 func Listen(addr string) (*Listener, error) {
 	var lastErr error
 	for range 10 {
-		u, err := net.ListenPacket("udp", addr)
+		us, err := listenUDP(addr, runtime.GOMAXPROCS(0))
 		if err != nil {
-			return nil, fmt.Errorf("listen udp %s: %w", addr, err)
+			return nil, err
 		}
-		uc := u.(*net.UDPConn)
-		t, err := net.Listen("tcp", uc.LocalAddr().String())
+		t, err := net.Listen("tcp", us[0].LocalAddr().String())
 		if err == nil {
-			return &Listener{UDP: uc, TCP: t}, nil
+			return &Listener{UDP: us, TCP: t}, nil
 		}
-		uc.Close()
+		for _, u := range us {
+			u.Close()
+		}
 		lastErr = err
 		if _, port, _ := net.SplitHostPort(addr); port != "0" {
 			break
@@ -107,38 +102,20 @@ func Listen(addr string) (*Listener, error) {
 func (s *Server) Serve(ctx context.Context, ls ...*Listener) error {
 	var wg sync.WaitGroup
 	for _, l := range ls {
-		for range s.cfg.UDPWorkers {
-			wg.Go(func() { s.serveUDP(l.UDP) })
+		for _, u := range l.UDP {
+			wg.Go(func() { s.serveUDPBatch(u) })
 		}
 		wg.Go(func() { s.serveTCP(ctx, l.TCP) })
 	}
 	<-ctx.Done()
 	for _, l := range ls {
-		l.UDP.Close()
+		for _, u := range l.UDP {
+			u.Close()
+		}
 		l.TCP.Close()
 	}
 	wg.Wait()
 	return nil
-}
-
-// serveUDP reads datagrams and answers each in place; workers share the
-// socket, and each owns its buffer.
-func (s *Server) serveUDP(c *net.UDPConn) {
-	buf := make([]byte, 65535)
-	for {
-		n, from, err := c.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue
-		}
-		req := Request{Packet: buf[:n], Client: from}
-		s.serve(req, func(b []byte) error {
-			_, err := c.WriteToUDPAddrPort(b, from)
-			return err
-		})
-	}
 }
 
 // serve handles one request and records it.
