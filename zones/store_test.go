@@ -265,3 +265,21 @@ func soaZone(serial uint32) string {
 	return "$TTL 300\n@ SOA ns1.example.net. hm.example.com. " +
 		strconv.FormatUint(uint64(serial), 10) + " 1 2 3 4\n@ NS ns1.example.net.\n"
 }
+
+func TestHeldWhileOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "held.db")
+	if Held(path) {
+		t.Fatal("a missing file reported held")
+	}
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !Held(path) {
+		t.Fatal("an open database not reported held")
+	}
+	s.Close()
+	if Held(path) {
+		t.Fatal("a closed database reported held")
+	}
+}

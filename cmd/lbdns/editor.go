@@ -52,7 +52,11 @@ func withBackend(c *cli.Context, use editorUse, fn func(b backend, remote *admin
 			return fmt.Errorf("no database at %s (zone create or zone import makes one; set --db or LBDNS_DB to use another)", db)
 		}
 	}
-	st, err := zones.Open(db)
+	var st *zones.Store
+	err := zones.ErrLocked
+	if !zones.Held(db) {
+		st, err = zones.Open(db)
+	}
 	switch {
 	case err == nil:
 		err = fn(st, nil)

@@ -91,7 +91,7 @@ func writeDecision(w io.Writer, d dnsserver.Decision, client netip.Prefix, qtype
 	loc := "unknown"
 	if d.Located {
 		loc = describeLocation(d.Location)
-		if d.Place != "" {
+		if codes := d.Location.Country + ", " + d.Location.Continent; d.Place != "" && d.Place != codes {
 			loc += " (" + d.Place + ")"
 		}
 	}

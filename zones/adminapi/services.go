@@ -38,7 +38,11 @@ func WithServices(se zones.ServiceEditor) Option {
 				return
 			}
 			infos, err := se.ApplyServices(r.Context(), req.Filename, req.Text)
-			h.audit(r, "apply services", err, "file", req.Filename, "services", len(infos))
+			attrs := []any{"file", req.Filename}
+			if err == nil {
+				attrs = append(attrs, "services", len(infos))
+			}
+			h.audit(r, "apply services", err, attrs...)
 			h.reply(w, r, infos, err)
 		})
 		h.mux.HandleFunc("GET /v1/services/{name}", func(w http.ResponseWriter, r *http.Request) {
