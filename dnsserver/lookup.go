@@ -44,7 +44,7 @@ func (s *Snapshot) lookup(q query) (res result, ok bool) {
 		// DS lives on the parent side of a cut (RFC 4035 §3.1.4.1), when
 		// we serve the parent and it delegates the child.
 		if pz := s.parentZone(z.origin); pz != nil {
-			if n := pz.nodes[z.origin]; n != nil && n.cut {
+			if n := pz.nodes.get(z.origin); n != nil && n.cut {
 				z = pz
 			}
 		}
@@ -78,7 +78,7 @@ func (z *zone) answer(q query, res *result, first bool) (cnameTarget string, don
 	}
 	owner := q.lname
 	if n == nil {
-		wc := z.nodes[wildcardOf(ce.name)]
+		wc := z.nodes.get(wildcardOf(ce.name))
 		if wc == nil {
 			res.rcode = dns.RcodeNameError
 			res.ns = append(res.ns, z.negSOA())
@@ -91,7 +91,7 @@ func (z *zone) answer(q query, res *result, first bool) (cnameTarget string, don
 		z.steered(q, n, res)
 		return "", true
 	}
-	if cn := n.rrsets[dns.TypeCNAME]; len(cn) > 0 && q.qtype != dns.TypeCNAME && q.qtype != dns.TypeANY {
+	if cn := n.get(dns.TypeCNAME); len(cn) > 0 && q.qtype != dns.TypeCNAME && q.qtype != dns.TypeANY {
 		res.answer = append(res.answer, withOwner(cn, owner, n.name)...)
 		return dns.CanonicalName(cn[0].(*dns.CNAME).Target), false
 	}
@@ -99,7 +99,7 @@ func (z *zone) answer(q query, res *result, first bool) (cnameTarget string, don
 	if q.qtype == dns.TypeANY {
 		rrs = n.any(q.tcp)
 	} else {
-		rrs = n.rrsets[q.qtype]
+		rrs = n.get(q.qtype)
 	}
 	if len(rrs) == 0 {
 		res.ns = append(res.ns, z.negSOA())
@@ -115,7 +115,7 @@ func (z *zone) answer(q query, res *result, first bool) (cnameTarget string, don
 // find returns the node for name, or nil and the closest encloser.
 func (z *zone) find(name string) (n, closest *node) {
 	for p := name; p != ""; p = parent(p) {
-		if n := z.nodes[p]; n != nil {
+		if n := z.nodes.get(p); n != nil {
 			if p == name {
 				return n, n
 			}
@@ -130,7 +130,7 @@ func (z *zone) find(name string) (n, closest *node) {
 func (z *zone) cutAbove(name string, qtype uint16) *node {
 	var cut *node
 	for p := name; p != z.origin && p != ""; p = parent(p) {
-		n := z.nodes[p]
+		n := z.nodes.get(p)
 		if n == nil || !n.cut {
 			continue
 		}
@@ -150,7 +150,7 @@ func (z *zone) referral(cut *node, res *result, first bool) {
 	}
 	res.rcode = dns.RcodeSuccess
 	res.referral = true
-	ns := cut.rrsets[dns.TypeNS]
+	ns := cut.get(dns.TypeNS)
 	res.ns = append(res.ns, ns...)
 	res.extra = append(res.extra, z.glue(ns)...)
 }
@@ -160,9 +160,9 @@ func (z *zone) glue(ns []dns.RR) []dns.RR {
 	var out []dns.RR
 	for _, rr := range ns {
 		t := dns.CanonicalName(rr.(*dns.NS).Ns)
-		if n := z.nodes[t]; n != nil {
-			out = append(out, n.rrsets[dns.TypeA]...)
-			out = append(out, n.rrsets[dns.TypeAAAA]...)
+		if n := z.nodes.get(t); n != nil {
+			out = append(out, n.get(dns.TypeA)...)
+			out = append(out, n.get(dns.TypeAAAA)...)
 		}
 	}
 	return out
@@ -182,8 +182,8 @@ func (z *zone) negSOA() dns.RR {
 // over UDP one RRset only (RFC 8482 §4.1), which keeps the reply small.
 func (n *node) any(tcp bool) []dns.RR {
 	var out []dns.RR
-	for _, t := range sortedTypes(n.rrsets) {
-		out = append(out, n.rrsets[t]...)
+	for _, set := range n.sets { // in type order
+		out = append(out, set.rrs...)
 		if !tcp {
 			break
 		}

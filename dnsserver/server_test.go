@@ -101,7 +101,7 @@ func TestAXFR(t *testing.T) {
 		}
 		rrs = append(rrs, e.RR...)
 	}
-	n := len(testSnapshot(t).zones["example.com."].records)
+	n := len(testSnapshot(t).zones["example.com."].allRecords())
 	if len(rrs) != n+1 {
 		t.Fatalf("AXFR gave %d records, want %d (zone plus closing SOA)", len(rrs), n+1)
 	}

@@ -13,31 +13,23 @@ import (
 )
 
 // Snapshot is the compiled, read-only form of every served zone. It is never
-// modified after Compile returns, so any number of queries may read it while
-// a newer one is being built.
+// modified after it is built, so any number of queries may read it while a
+// newer one is being built; a newer one shares whatever did not change.
 type Snapshot struct {
 	zones    map[string]*zone      // by origin
 	services map[string]*lbService // load-balanced names
 	stored   []zones.StoredService // what services were compiled from
+	health   SiteHealth
 }
 
 // zone is one served zone: every owner name as a node, including empty
-// non-terminals, so existence checks are one map lookup.
+// non-terminals, so existence checks are one lookup.
 type zone struct {
-	origin  string
-	soa     *dns.SOA
-	negTTL  uint32 // min(SOA TTL, SOA MINIMUM), RFC 2308 §5
-	apex    *node
-	nodes   map[string]*node
-	records []dns.RR // canonical order, SOA first: the AXFR body
-}
-
-// node is one owner name. An empty node (no rrsets) is an empty non-terminal.
-type node struct {
-	name   string
-	rrsets map[uint16][]dns.RR
-	cut    bool // a delegation point: NS below the apex
-	lb     bool // a load-balanced service: A/AAAA are steered
+	origin string
+	soa    *dns.SOA
+	negTTL uint32 // min(SOA TTL, SOA MINIMUM), RFC 2308 §5
+	apex   *node
+	nodes  *nodeTable
 }
 
 // Compile builds a snapshot from the stored zones and services, with site
@@ -45,23 +37,21 @@ type node struct {
 func Compile(zs []*zones.Zone, svcs []zones.StoredService, health SiteHealth) (*Snapshot, error) {
 	s := &Snapshot{zones: make(map[string]*zone, len(zs))}
 	for _, z := range zs {
-		cz, err := compileZone(z)
+		cz, err := compileZone(z, svcs)
 		if err != nil {
 			return nil, err
 		}
 		s.zones[cz.origin] = cz
 	}
-	for _, ss := range svcs {
-		if z := s.findZone(dns.CanonicalName(ss.Name)); z != nil {
-			z.ensure(dns.CanonicalName(ss.Name)).lb = true
-		}
+	if err := s.compileServices(svcs, health); err != nil {
+		return nil, err
 	}
-	return s, s.compileServices(svcs, health)
+	return s, nil
 }
 
 // compileServices (re)builds the steering form of every service.
 func (s *Snapshot) compileServices(svcs []zones.StoredService, health SiteHealth) error {
-	s.stored = svcs
+	s.stored, s.health = svcs, health
 	s.services = make(map[string]*lbService, len(svcs))
 	for _, ss := range svcs {
 		name := dns.CanonicalName(ss.Name)
@@ -88,50 +78,37 @@ func (s *Snapshot) WithHealth(health SiteHealth) (*Snapshot, error) {
 	return n, nil
 }
 
-func compileZone(z *zones.Zone) (*zone, error) {
+func compileZone(z *zones.Zone, svcs []zones.StoredService) (*zone, error) {
 	origin := dns.CanonicalName(z.Origin)
-	cz := &zone{origin: origin, nodes: make(map[string]*node, len(z.Records)), records: z.Records}
-	for _, rr := range z.Records {
-		name := dns.CanonicalName(rr.Header().Name)
+	zb := &zoneBuilder{origin: origin, b: newBuilder(nil)}
+	recs := z.Records
+	for len(recs) > 0 {
+		name := dns.CanonicalName(recs[0].Header().Name)
+		n := 1
+		for n < len(recs) && dns.CanonicalName(recs[n].Header().Name) == name {
+			n++
+		}
 		if !dns.IsSubDomain(origin, name) {
 			return nil, fmt.Errorf("zone %s: record %s is outside the zone", origin, name)
 		}
-		n := cz.ensure(name)
-		t := rr.Header().Rrtype
-		n.rrsets[t] = append(n.rrsets[t], rr)
+		run := recs[:n:n]
+		if old := zb.b.get(name); old != nil {
+			run = append(old.records(), run...) // the same owner again, out of order
+		}
+		zb.set(name, run)
+		recs = recs[n:]
 	}
-	cz.apex = cz.nodes[origin]
-	if cz.apex == nil {
-		return nil, fmt.Errorf("zone %s: no records at the apex", origin)
-	}
-	soas := cz.apex.rrsets[dns.TypeSOA]
-	if len(soas) != 1 {
-		return nil, fmt.Errorf("zone %s: want one SOA at the apex, have %d", origin, len(soas))
-	}
-	cz.soa = soas[0].(*dns.SOA)
-	cz.negTTL = min(cz.soa.Hdr.Ttl, cz.soa.Minttl)
-	for name, n := range cz.nodes {
-		n.cut = name != origin && len(n.rrsets[dns.TypeNS]) > 0
-	}
-	return cz, nil
+	zb.setServices(nil, svcs)
+	return zb.finish()
 }
 
-// ensure returns the node for name, creating it and every missing ancestor
-// up to the apex (the empty non-terminals).
-func (z *zone) ensure(name string) *node {
-	n := z.nodes[name]
-	if n != nil {
-		return n
+// records returns all of the node's records.
+func (n *node) records() []dns.RR {
+	var out []dns.RR
+	for _, s := range n.sets {
+		out = append(out, s.rrs...)
 	}
-	n = &node{name: name, rrsets: make(map[uint16][]dns.RR, 1)}
-	z.nodes[name] = n
-	for p := parent(name); p != "" && dns.IsSubDomain(z.origin, p); p = parent(p) {
-		if _, ok := z.nodes[p]; ok {
-			break
-		}
-		z.nodes[p] = &node{name: p, rrsets: make(map[uint16][]dns.RR)}
-	}
-	return n
+	return out
 }
 
 // parent strips the first label: "a.b.c." → "b.c.", "c." → ".", "." → "".

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/lbdns/lbdns/zones"
 )
 
 // xfrChunk is how many bytes of records go into one AXFR message; well under
@@ -34,13 +36,7 @@ func (s *Server) transferAllowed(a netip.Addr) bool {
 // the SOA again, over as many messages as it takes. IXFR gets the same full
 // transfer, which RFC 1995 §4 allows.
 func (s *Server) transfer(rq *request, z *zone, write func([]byte) error) error {
-	rrs := make([]dns.RR, 0, len(z.records)+1)
-	rrs = append(rrs, z.soa)
-	for _, rr := range z.records {
-		if rr != dns.RR(z.soa) {
-			rrs = append(rrs, rr)
-		}
-	}
+	rrs := z.allRecords() // SOA first
 	rrs = append(rrs, z.soa)
 	for len(rrs) > 0 {
 		r := new(dns.Msg)
@@ -61,4 +57,17 @@ func (s *Server) transfer(rq *request, z *zone, write func([]byte) error) error 
 		}
 	}
 	return nil
+}
+
+// allRecords returns every record of the zone in canonical order, SOA
+// first. It walks the whole table, which only a transfer needs.
+func (z *zone) allRecords() []dns.RR {
+	rrs := make([]dns.RR, 0, z.nodes.count+1)
+	for _, sh := range z.nodes.shards {
+		for _, n := range sh {
+			rrs = append(rrs, n.records()...)
+		}
+	}
+	zones.SortRecords(rrs)
+	return rrs
 }

@@ -20,7 +20,7 @@ func (s *Store) AddRecord(ctx context.Context, r Record) (ZoneInfo, error) {
 		return ZoneInfo{}, err
 	}
 	var info ZoneInfo
-	err = s.update(func(tx *bbolt.Tx) error {
+	err = s.update(func(tx *bbolt.Tx, ch *changeSet) error {
 		origin, b, err := findZone(tx, name)
 		if err != nil {
 			return err
@@ -45,6 +45,7 @@ func (s *Store) AddRecord(ctx context.Context, r Record) (ZoneInfo, error) {
 				return err
 			}
 		}
+		ch.names(origin, name, origin)
 		if err := bumpSerial(b, origin); err != nil {
 			return err
 		}
@@ -110,7 +111,7 @@ func (s *Store) DeleteRecord(ctx context.Context, r Record) (ZoneInfo, error) {
 		}
 	}
 	var info ZoneInfo
-	err = s.update(func(tx *bbolt.Tx) error {
+	err = s.update(func(tx *bbolt.Tx, ch *changeSet) error {
 		origin, b, err := findZone(tx, name)
 		if err != nil {
 			return err
@@ -128,6 +129,7 @@ func (s *Store) DeleteRecord(ctx context.Context, r Record) (ZoneInfo, error) {
 				return err
 			}
 		}
+		ch.names(origin, name, origin)
 		if err := bumpSerial(b, origin); err != nil {
 			return err
 		}

@@ -38,10 +38,10 @@ func (s *Store) ApplyServices(ctx context.Context, filename, text string) ([]Ser
 		return nil, err
 	}
 	var infos []ServiceInfo
-	err = s.update(func(tx *bbolt.Tx) error {
+	err = s.update(func(tx *bbolt.Tx, ch *changeSet) error {
 		infos = infos[:0]
 		for i := range svcs {
-			info, err := putService(tx, &svcs[i])
+			info, err := putService(tx, ch, &svcs[i])
 			if err != nil {
 				return locate(err, filename, fmt.Sprintf("services[%d]", i), lines)
 			}
@@ -54,7 +54,7 @@ func (s *Store) ApplyServices(ctx context.Context, filename, text string) ([]Ser
 
 // putService stores one validated service after checking it against the
 // zones: its name must be in a served zone and hold no other records.
-func putService(tx *bbolt.Tx, svc *Service) (ServiceInfo, error) {
+func putService(tx *bbolt.Tx, ch *changeSet, svc *Service) (ServiceInfo, error) {
 	origin, zb, err := findZone(tx, svc.Name)
 	if err != nil {
 		return ServiceInfo{}, Invalid("name", "no served zone contains %s", svc.Name)
@@ -79,6 +79,7 @@ func putService(tx *bbolt.Tx, svc *Service) (ServiceInfo, error) {
 	if err := pruneSiteAdmin(tx, svc); err != nil {
 		return ServiceInfo{}, err
 	}
+	ch.services(origin)
 	if err := bumpSerial(zb, origin); err != nil {
 		return ServiceInfo{}, err
 	}
@@ -143,7 +144,7 @@ func (s *Store) DeleteService(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	return s.update(func(tx *bbolt.Tx) error {
+	return s.update(func(tx *bbolt.Tx, ch *changeSet) error {
 		svc, err := loadService(tx, n)
 		if err != nil {
 			return err
@@ -157,8 +158,10 @@ func (s *Store) DeleteService(ctx context.Context, name string) error {
 		}
 		origin, zb, err := findZone(tx, n)
 		if err != nil {
+			ch.services("")
 			return nil // the zone went first; nothing to bump
 		}
+		ch.services(origin)
 		return bumpSerial(zb, origin)
 	})
 }
@@ -173,7 +176,7 @@ func (s *Store) SetSiteState(ctx context.Context, service, site, state string) (
 		return SiteState{}, Invalid("state", "%q is not enabled, drained or disabled", state)
 	}
 	var out SiteState
-	err = s.update(func(tx *bbolt.Tx) error {
+	err = s.update(func(tx *bbolt.Tx, ch *changeSet) error {
 		svc, err := loadService(tx, n)
 		if err != nil {
 			return err
@@ -194,10 +197,13 @@ func (s *Store) SetSiteState(ctx context.Context, service, site, state string) (
 			return err
 		}
 		out = SiteState{Service: n, Site: site, State: state, TTL: svc.TTL}
-		if origin, zb, err := findZone(tx, n); err == nil {
-			return bumpSerial(zb, origin)
+		origin, zb, err := findZone(tx, n)
+		if err != nil {
+			ch.services("")
+			return nil
 		}
-		return nil
+		ch.services(origin)
+		return bumpSerial(zb, origin)
 	})
 	return out, err
 }

@@ -34,6 +34,7 @@ type Store struct {
 	path string
 	now  func() time.Time // clock for new-zone serials; replaced in tests
 	feed feed
+	log  changeLog
 }
 
 var _ Editor = (*Store)(nil)
@@ -112,10 +113,16 @@ func (s *Store) Path() string { return s.path }
 // update runs fn in one read-write transaction and, only once the commit
 // has returned, tells watchers: a server that reloads on the signal must
 // see the new data.
-func (s *Store) update(fn func(tx *bbolt.Tx) error) error {
-	if err := s.db.Update(fn); err != nil {
+func (s *Store) update(fn func(tx *bbolt.Tx, ch *changeSet) error) error {
+	var ch changeSet
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		ch = changeSet{}
+		return fn(tx, &ch)
+	})
+	if err != nil {
 		return err
 	}
+	s.log.append(&ch)
 	s.feed.notify()
 	return nil
 }

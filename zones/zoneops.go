@@ -32,13 +32,14 @@ func (s *Store) CreateZone(ctx context.Context, spec ZoneSpec) (ZoneInfo, error)
 		return ZoneInfo{}, err
 	}
 	var info ZoneInfo
-	err = s.update(func(tx *bbolt.Tx) error {
+	err = s.update(func(tx *bbolt.Tx, ch *changeSet) error {
 		if zonesBucket(tx).Bucket([]byte(z.Origin)) != nil {
 			return Exists("zone %s already exists", z.Origin)
 		}
 		if err := checkNoServiceRecords(tx, z); err != nil {
 			return err
 		}
+		ch.whole(z.Origin)
 		if err := writeZone(tx, z); err != nil {
 			return err
 		}
@@ -151,7 +152,7 @@ func (s *Store) ImportZone(ctx context.Context, origin, filename, text string) (
 		return ZoneInfo{}, err
 	}
 	var info ZoneInfo
-	err = s.update(func(tx *bbolt.Tx) error {
+	err = s.update(func(tx *bbolt.Tx, ch *changeSet) error {
 		if err := checkNoServiceRecords(tx, z); err != nil {
 			return err
 		}
@@ -162,6 +163,7 @@ func (s *Store) ImportZone(ctx context.Context, origin, filename, text string) (
 			}
 			z.SOA().Serial = importSerial(oldSOA.Serial, z.SOA().Serial)
 		}
+		ch.whole(z.Origin)
 		if err := writeZone(tx, z); err != nil {
 			return err
 		}
@@ -193,10 +195,11 @@ func (s *Store) DeleteZone(ctx context.Context, origin string) error {
 	if err != nil {
 		return err
 	}
-	return s.update(func(tx *bbolt.Tx) error {
+	return s.update(func(tx *bbolt.Tx, ch *changeSet) error {
 		if svcs := servicesUnder(tx, o); len(svcs) > 0 && zonesBucket(tx).Bucket([]byte(o)) != nil {
 			return Invalid("name", "zone %s holds load-balanced services (%s); delete them first", o, strings.Join(svcs, ", "))
 		}
+		ch.whole(o)
 		err := zonesBucket(tx).DeleteBucket([]byte(o))
 		if errors.Is(err, berrors.ErrBucketNotFound) {
 			return NotFound("zone %s not found", o)

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"github.com/lbdns/lbdns/dnsserver"
 	"github.com/lbdns/lbdns/healthcheck"
 	"github.com/lbdns/lbdns/zones"
@@ -26,6 +28,7 @@ type daemon struct {
 
 	mu   sync.Mutex
 	svcs []zones.StoredService // as last built
+	seq  uint64                // the store change the snapshot includes
 }
 
 func newDaemon(store *zones.Store, cfg dnsserver.Config, dir *director, log *slog.Logger) (*daemon, error) {
@@ -40,8 +43,10 @@ func newDaemon(store *zones.Store, cfg dnsserver.Config, dir *director, log *slo
 }
 
 // build starts and stops probes to match the stored services and compiles
-// a snapshot whose site states come from the checker.
+// a snapshot of everything, whose site states come from the checker. It is
+// for start-up, and for when the change log no longer reaches back.
 func (d *daemon) build() (*dnsserver.Snapshot, error) {
+	seq := d.store.Seq() // changes after this are replayed by refresh
 	zs, err := d.store.Zones()
 	if err != nil {
 		return nil, err
@@ -50,8 +55,17 @@ func (d *daemon) build() (*dnsserver.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := d.checker.Apply(svcs); err != nil {
+	if err := d.useServices(svcs); err != nil {
 		return nil, err
+	}
+	d.seq = seq
+	return dnsserver.Compile(zs, svcs, d.health(svcs))
+}
+
+// useServices starts and stops probes and IPVS programming to match svcs.
+func (d *daemon) useServices(svcs []zones.StoredService) error {
+	if err := d.checker.Apply(svcs); err != nil {
+		return err
 	}
 	d.mu.Lock()
 	d.svcs = svcs
@@ -59,7 +73,77 @@ func (d *daemon) build() (*dnsserver.Snapshot, error) {
 	if d.dir != nil {
 		d.dir.update(svcs)
 	}
-	return dnsserver.Compile(zs, svcs, d.health(svcs))
+	return nil
+}
+
+// refresh patches the current snapshot with what the store committed since
+// the last build: a record change reloads that name, not the zone.
+func (d *daemon) refresh() (*dnsserver.Snapshot, error) {
+	cs, last, ok := d.store.ChangesSince(d.seq)
+	if !ok {
+		return d.build()
+	}
+	p, err := d.patchFor(cs)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	svcs := d.svcs
+	d.mu.Unlock()
+	snap, err := d.srv.Snapshot().Apply(p, d.health(svcs))
+	if err != nil {
+		return nil, err
+	}
+	d.seq = last
+	return snap, nil
+}
+
+// patchFor reads from the store what the changes touched.
+func (d *daemon) patchFor(cs []zones.Change) (dnsserver.Patch, error) {
+	p := dnsserver.Patch{Zones: map[string]*zones.Zone{}, Names: map[string]map[string][]dns.RR{}}
+	names := map[string][]string{}
+	services := false
+	for _, c := range cs {
+		services = services || c.Services
+		switch {
+		case c.Zone == "":
+		case c.Whole:
+			p.Zones[c.Zone] = nil
+		default:
+			names[c.Zone] = append(names[c.Zone], c.Names...)
+		}
+	}
+	for origin := range p.Zones {
+		z, err := d.store.LoadZone(origin)
+		if err != nil && zones.KindOf(err) != zones.KindNotFound {
+			return p, err
+		}
+		p.Zones[origin] = z // nil when the zone is gone
+	}
+	for origin, ns := range names {
+		if _, whole := p.Zones[origin]; whole {
+			continue
+		}
+		recs, err := d.store.LoadNames(origin, ns)
+		if zones.KindOf(err) == zones.KindNotFound {
+			continue // deleted since; a later change says so
+		}
+		if err != nil {
+			return p, err
+		}
+		p.Names[origin] = recs
+	}
+	if services {
+		svcs, err := d.store.Services()
+		if err != nil {
+			return p, err
+		}
+		if err := d.useServices(svcs); err != nil {
+			return p, err
+		}
+		p.Services = &svcs
+	}
+	return p, nil
 }
 
 // health is what DNS takes as a site's state: the checker's verdict and,
@@ -96,7 +180,7 @@ func (d *daemon) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-changes:
-			snap, err = d.build()
+			snap, err = d.refresh()
 		case <-d.checker.Changes():
 			snap, err = d.rehealth()
 			if d.dir != nil {
