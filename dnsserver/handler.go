@@ -89,6 +89,9 @@ type reply struct {
 	opt               bool // carry an OPT record (the request had EDNS)
 	scope             uint8
 	answer, ns, extra []dns.RR
+	lbAddrs           []netip.Addr // steered addresses, written after the answer records
+	lbOwner           string
+	lbTTL             uint32
 	// glue marks a referral: its additional records are required and may
 	// not be dropped to fit a UDP reply (RFC 9471).
 	glue bool
@@ -156,6 +159,7 @@ func (s *Server) decide(rq *request, req Request, m *reply) *zone {
 	}
 	m.rcode, m.aa, m.scope, m.glue = res.rcode, res.aa, res.scope, res.referral
 	m.answer, m.ns, m.extra = res.answer, res.ns, res.extra
+	m.lbAddrs, m.lbOwner, m.lbTTL = res.lbAddrs, res.lbOwner, res.lbTTL
 	return nil
 }
 
@@ -172,7 +176,7 @@ func (s *Server) fit(rq *request, m *reply, tcp bool, buf []byte) ([]byte, error
 		out, err = packReply(buf, rq, m, m.answer, m.ns, nil)
 	}
 	if err == nil && len(out) > limit {
-		m.tc = true
+		m.tc, m.lbAddrs = true, nil
 		out, err = packReply(buf, rq, m, nil, nil, nil)
 	}
 	return out, err
@@ -201,16 +205,21 @@ func packReply(buf []byte, rq *request, m *reply, answer, ns, extra []dns.RR) ([
 	p.u16(rq.id)
 	p.u16(flags)
 	p.u16(uint16(rq.qdcount))
-	p.u16(uint16(len(answer)))
+	p.u16(uint16(len(answer) + len(m.lbAddrs)))
 	p.u16(uint16(len(ns)))
 	p.u16(uint16(arcount))
 	p.buf = append(p.buf, rq.question...)
 	if rq.qdcount == 1 {
 		p.seedQuestion(rq.lname)
 	}
-	for _, sec := range [][]dns.RR{answer, ns, extra} {
+	for i, sec := range [][]dns.RR{answer, ns, extra} {
 		for _, rr := range sec {
 			if err := p.rr(rr); err != nil {
+				return nil, err
+			}
+		}
+		if i == 0 && len(m.lbAddrs) > 0 {
+			if err := p.addrs(m.lbOwner, m.lbTTL, m.lbAddrs); err != nil {
 				return nil, err
 			}
 		}

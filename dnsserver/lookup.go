@@ -17,9 +17,14 @@ type result struct {
 	aa       bool
 	referral bool  // the additional section holds required glue
 	scope    uint8 // ECS scope: the client prefix length the answer depended on
-	answer   []dns.RR
-	ns       []dns.RR
-	extra    []dns.RR
+	// A steered answer: addresses the packer writes as A/AAAA records of
+	// lbOwner after the answer section's records.
+	lbAddrs []netip.Addr
+	lbOwner string
+	lbTTL   uint32
+	answer  []dns.RR
+	ns      []dns.RR
+	extra   []dns.RR
 }
 
 // query is what a lookup needs to know about the question.
@@ -235,15 +240,5 @@ func (z *zone) steered(q query, n *node, res *result) {
 		res.ns = append(res.ns, z.negSOA())
 		return
 	}
-	for _, a := range d.Addrs {
-		res.answer = append(res.answer, addrRR(n.name, a, svc.ttl))
-	}
-}
-
-// addrRR builds an A or AAAA record.
-func addrRR(name string, a netip.Addr, ttl uint32) dns.RR {
-	if a.Is4() {
-		return &dns.A{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: ttl}, A: a.AsSlice()}
-	}
-	return &dns.AAAA{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeAAAA, Class: dns.ClassINET, Ttl: ttl}, AAAA: a.AsSlice()}
+	res.lbAddrs, res.lbOwner, res.lbTTL = d.Addrs, n.name, svc.ttl
 }

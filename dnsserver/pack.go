@@ -3,6 +3,7 @@ package dnsserver
 import (
 	"encoding/binary"
 	"errors"
+	"net/netip"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -172,4 +173,29 @@ func rdlenOffset(b []byte) int {
 		i += int(b[i]) + 1
 	}
 	return i + 1 + 8 // root label, then type, class, ttl
+}
+
+// addrs writes A or AAAA records of owner, straight from the addresses.
+func (p *packer) addrs(owner string, ttl uint32, as []netip.Addr) error {
+	for _, a := range as {
+		if err := p.name(owner); err != nil {
+			return err
+		}
+		if a.Is4() {
+			p.u16(dns.TypeA)
+		} else {
+			p.u16(dns.TypeAAAA)
+		}
+		p.u16(dns.ClassINET)
+		p.u32(ttl)
+		p.u16(uint16(a.BitLen() / 8))
+		if a.Is4() {
+			b := a.As4()
+			p.buf = append(p.buf, b[:]...)
+		} else {
+			b := a.As16()
+			p.buf = append(p.buf, b[:]...)
+		}
+	}
+	return nil
 }

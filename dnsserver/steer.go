@@ -57,6 +57,12 @@ type steerer struct {
 	rank    []float64 // by site index: the policy's sort key
 	explain bool
 	d       Decision
+
+	// Backing arrays, so a decision over a few sites allocates only the
+	// steerer itself.
+	candBuf [16]int
+	rankBuf [16]float64
+	addrBuf [8]netip.Addr
 }
 
 // steer chooses the addresses svc answers for client in family fam
@@ -64,7 +70,12 @@ type steerer struct {
 func (svc *lbService) steer(client netip.Addr, fam int, db *geo.DB, explain bool) Decision {
 	st := &steerer{svc: svc, fam: fam, client: client.Unmap(), geo: db, explain: explain}
 	st.d = Decision{Service: svc.name, Policy: svc.policy, Client: st.client, TTL: svc.ttl}
-	st.rank = make([]float64, len(svc.sites))
+	st.cands, st.d.Addrs = st.candBuf[:0], st.addrBuf[:0]
+	if len(svc.sites) <= len(st.rankBuf) {
+		st.rank = st.rankBuf[:len(svc.sites)]
+	} else {
+		st.rank = make([]float64, len(svc.sites))
+	}
 	for i, s := range svc.sites {
 		if s.state.Up && len(s.vips[fam]) > 0 {
 			st.cands = append(st.cands, i)
