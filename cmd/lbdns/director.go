@@ -28,8 +28,9 @@ type director struct {
 	changed chan struct{}
 	log     *slog.Logger
 
-	mu   sync.Mutex
-	svcs []zones.StoredService
+	mu    sync.Mutex
+	svcs  []zones.StoredService
+	saved string // the owned list as last written
 }
 
 // directorOptions are serve's IPVS flags.
@@ -60,9 +61,13 @@ func (d *director) run(ctx context.Context, weights ipvsbridge.WeightsFunc, resy
 		d.saveOwned()
 		wake(d.changed)
 	})
+	d.saveOwned()
 }
 
+// desired is called at the start of every pass; it also saves the owned
+// list the previous pass left, so a retired service leaves the file too.
 func (d *director) desired(weights ipvsbridge.WeightsFunc) []ipvsbridge.Service {
+	d.saveOwned()
 	d.mu.Lock()
 	svcs := d.svcs
 	d.mu.Unlock()
@@ -120,10 +125,18 @@ func (d *director) loadOwned() []string {
 	return owned
 }
 
+// saveOwned writes the owned list when it changed since the last write.
 func (d *director) saveOwned() {
 	owned := d.rec.Owned()
 	slices.Sort(owned)
 	b, _ := json.Marshal(owned)
+	d.mu.Lock()
+	same := d.saved == string(b)
+	d.saved = string(b)
+	d.mu.Unlock()
+	if same {
+		return
+	}
 	if err := os.WriteFile(d.owned, b, 0o600); err != nil {
 		d.log.Warn("ipvs: cannot save the list of owned services", "file", d.owned, "err", err)
 	}
