@@ -152,8 +152,11 @@ func (k *Kernel) Services(ctx context.Context) ([]Service, error) {
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err // a timed-out read may still be writing out
+	}
 	sortServices(out)
-	return out, err
+	return out, nil
 }
 
 func (k *Kernel) readService(ctx context.Context, v VirtualService) (*Service, error) {

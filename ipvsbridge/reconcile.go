@@ -87,10 +87,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, desired []Service) (Plan, er
 		r.owned[s.Key()] = true
 	}
 	r.mu.Unlock()
-	plan, _, err := r.Plan(ctx, desired)
+	plan, actual, err := r.Plan(ctx, desired)
 	if err != nil {
 		return nil, err
 	}
+	r.keepDrainClocks(desired, actual)
 	var errs []error
 	for _, a := range plan {
 		if err := r.apply(ctx, a); err != nil {
@@ -140,9 +141,6 @@ func (r *Reconciler) apply(ctx context.Context, a Action) error {
 	switch a.Kind {
 	case DrainReal:
 		r.drains[a.Service.Key()+"|"+a.Real.Key()] = r.now()
-		if _, ok := r.drains[a.Service.Key()]; !ok {
-			r.drains[a.Service.Key()] = r.now()
-		}
 	case DeleteReal:
 		delete(r.drains, a.Service.Key()+"|"+a.Real.Key())
 	case DeleteService:
@@ -152,6 +150,48 @@ func (r *Reconciler) apply(ctx context.Context, a Action) error {
 		delete(r.drains, a.Service.Key())
 	}
 	return nil
+}
+
+// keepDrainClocks keeps one clock per drain under way, and only those: a
+// withdrawn service we own, a real server no longer desired in a desired
+// service. A clock starts when its drain is first seen, also when the
+// weight is already 0 (an unhealthy real server removed, or a drain a
+// previous run began), so the drain timeout always bounds it; and it ends
+// with its drain, so a stale clock never cuts a later drain short.
+func (r *Reconciler) keepDrainClocks(desired, actual []Service) {
+	want := map[string]map[string]bool{}
+	for _, d := range desired {
+		reals := map[string]bool{}
+		for _, rs := range d.Reals {
+			reals[rs.Key()] = true
+		}
+		want[d.Key()] = reals
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	clocks := map[string]time.Time{}
+	keep := func(key string) {
+		t, ok := r.drains[key]
+		if !ok {
+			t = now
+		}
+		clocks[key] = t
+	}
+	for _, a := range actual {
+		reals, wanted := want[a.Key()]
+		switch {
+		case !wanted && r.owned[a.Key()]:
+			keep(a.Key())
+		case wanted:
+			for _, rs := range a.Reals {
+				if !reals[rs.Key()] {
+					keep(a.Key() + "|" + rs.Key())
+				}
+			}
+		}
+	}
+	r.drains = clocks
 }
 
 // verify reads the table back and records which desired services are
