@@ -2,6 +2,7 @@ package dnsserver
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/miekg/dns"
 
@@ -56,11 +57,12 @@ func (s *Snapshot) lookup(q query) (res result, ok bool) {
 	}
 	res.aa = true
 	q.snap = s
-	seen := map[string]bool{}
+	var seenBuf [maxCNAMEChain + 1]string // names visited: a loop stops the chase
+	seen := seenBuf[:0]
 	for hop := 0; ; hop++ {
-		seen[q.lname] = true
+		seen = append(seen, q.lname)
 		target, done := z.answer(q, &res, hop == 0)
-		if done || hop >= maxCNAMEChain || seen[target] {
+		if done || hop >= maxCNAMEChain || slices.Contains(seen, target) {
 			return res, true
 		}
 		// Follow the CNAME inside the zones we serve.
