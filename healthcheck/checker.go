@@ -104,7 +104,7 @@ func (c *Checker) Apply(svcs []zones.StoredService) error {
 		ctx, cancel := context.WithCancel(context.Background())
 		r.cancel = cancel
 		c.runners[k] = r
-		go c.loop(ctx, r)
+		go c.loop(ctx, r, t)
 	}
 	for k, s := range sites {
 		if old, ok := c.sites[k]; ok {
@@ -129,10 +129,11 @@ func (c *Checker) Close() { c.Apply(nil) }
 
 // loop probes r until ctx ends. The first probe comes within a second
 // (spread so that many targets do not fire together), then every interval
-// plus jitter.
-func (c *Checker) loop(ctx context.Context, r *runner) {
+// plus jitter. It probes its own copy t of the target: Apply may update
+// r.t (weights) under c.mu while a probe runs.
+func (c *Checker) loop(ctx context.Context, r *runner, t Target) {
 	defer close(r.done)
-	spec := r.t.Spec
+	spec := t.Spec
 	timer := time.NewTimer(randDuration(min(spec.Interval, time.Second)))
 	defer timer.Stop()
 	for {
@@ -148,7 +149,7 @@ func (c *Checker) loop(ctx context.Context, r *runner) {
 		}
 		start := time.Now()
 		pctx, cancel := context.WithTimeout(ctx, spec.Timeout)
-		err := r.probe(pctx, &r.t)
+		err := r.probe(pctx, &t)
 		cancel()
 		<-c.sem
 		if ctx.Err() != nil {
@@ -169,8 +170,8 @@ func randDuration(max time.Duration) time.Duration {
 // record applies one probe result with rise/fall hysteresis.
 func (c *Checker) record(r *runner, err error, took time.Duration) {
 	now := time.Now()
-	c.Metrics.probe(r.t.Spec.Kind, err == nil, took)
 	c.mu.Lock()
+	c.Metrics.probe(r.t.Spec.Kind, err == nil, took)
 	st := &r.st
 	st.probes++
 	st.lastProbe, st.lastLatency = now, took
@@ -194,7 +195,11 @@ func (c *Checker) record(r *runner, err error, took time.Duration) {
 		c.Metrics.transition(st.up)
 		c.log.Info("health: target "+upDown(st.up), "service", r.t.Service, "site", r.t.Site,
 			"server", r.t.Server, "probe", r.t.Probe, "kind", r.t.Spec.Kind, "last_error", st.lastErr)
-		c.recomputeLocked(now)
+	}
+	// A target affects only its own site. A down target's last error is
+	// part of the site's reason, so refresh it even without a transition.
+	if changed || !st.up {
+		c.recomputeSiteLocked(siteKey{r.t.Service, r.t.Site}, now)
 	}
 	c.mu.Unlock()
 	if changed {

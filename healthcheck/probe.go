@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -20,6 +21,10 @@ import (
 // maxBody bounds how much of an HTTP response a probe reads for the body
 // substring check.
 const maxBody = 64 << 10
+
+// execWaitDelay is how long an exec probe waits for the output pipe to
+// close after its command has exited or been killed.
+const execWaitDelay = 250 * time.Millisecond
 
 // prober runs one probe; a nil error means the target passed.
 type prober func(ctx context.Context, t *Target) error
@@ -40,7 +45,9 @@ func proberFor(s Spec) prober {
 
 // probeTCP passes when a TCP connection opens within the timeout.
 func probeTCP(ctx context.Context, t *Target) error {
-	var d net.Dialer
+	// No TCP keepalive: the connection is closed at once, and setting it
+	// up costs four setsockopt calls per probe.
+	d := net.Dialer{KeepAlive: -1}
 	c, err := d.DialContext(ctx, "tcp", t.Probe.String())
 	if err != nil {
 		return cleanNetErr(err)
@@ -126,6 +133,10 @@ func probeExec(ctx context.Context, t *Target) error {
 	cmd := exec.CommandContext(ctx, t.Spec.Command[0], args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	// Killing the command does not kill what it started (sh -c 'sleep 9'
+	// leaves sleep holding the output pipe): stop waiting for the pipe
+	// shortly after the command exits or the timeout kills it.
+	cmd.WaitDelay = execWaitDelay
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("command timed out after %s", t.Spec.Timeout)

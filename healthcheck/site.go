@@ -60,17 +60,26 @@ func newSiteRec(ss zones.StoredService, site zones.Site, ts []Target) *siteRec {
 // recomputeLocked derives every site's health from its targets and logs
 // the sites that changed. c.mu is held.
 func (c *Checker) recomputeLocked(now time.Time) {
-	for k, s := range c.sites {
-		up, reason := c.siteHealthLocked(s)
-		if up == s.up && reason == s.reason {
-			continue
-		}
-		if up != s.up {
-			s.since = now
-			c.log.Info("health: site "+upDown(up), "service", k.service, "site", k.site, "reason", reason)
-		}
-		s.up, s.reason = up, reason
+	for k := range c.sites {
+		c.recomputeSiteLocked(k, now)
 	}
+}
+
+// recomputeSiteLocked derives one site's health. c.mu is held.
+func (c *Checker) recomputeSiteLocked(k siteKey, now time.Time) {
+	s := c.sites[k]
+	if s == nil {
+		return // a target of a service removed since it started probing
+	}
+	up, reason := c.siteHealthLocked(s)
+	if up == s.up && reason == s.reason {
+		return
+	}
+	if up != s.up {
+		s.since = now
+		c.log.Info("health: site "+upDown(up), "service", k.service, "site", k.site, "reason", reason)
+	}
+	s.up, s.reason = up, reason
 }
 
 // siteHealthLocked says whether enough of a site's real servers are

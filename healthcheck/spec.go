@@ -96,8 +96,16 @@ func siteTargets(ss zones.StoredService, site zones.Site) ([]Target, error) {
 		}
 	}
 	if site.VIPCheck != nil {
+		// A VIP check probes the VIP at the director's port: it inherits
+		// how to probe, not where the real servers are.
+		var how *zones.Health
+		if base != nil {
+			h := *base
+			h.Port, h.ProbeAddress, h.ProbePort = 0, "", 0
+			how = &h
+		}
 		for _, v := range site.VIPs {
-			t, err := newTarget(ss, site, v, 0, 0, merge(base, site.VIPCheck))
+			t, err := newTarget(ss, site, v, 0, 0, merge(how, site.VIPCheck))
 			if err != nil {
 				return nil, err
 			}
@@ -208,6 +216,9 @@ func resolve(h *zones.Health) (Spec, error) {
 	}
 	if s.Interval <= 0 {
 		s.Interval = DefaultInterval
+	}
+	if s.Timeout <= 0 { // a zero timeout would fail every probe before it starts
+		s.Timeout = DefaultTimeout
 	}
 	if s.Rise == 0 {
 		s.Rise = DefaultRise
