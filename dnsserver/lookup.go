@@ -206,8 +206,15 @@ func withOwner(rrs []dns.RR, owner, stored string) []dns.RR {
 	}
 	out := make([]dns.RR, len(rrs))
 	for i, rr := range rrs {
+		w, packed := rr.(*wireRR)
+		if packed {
+			rr = w.RR
+		}
 		c := dns.Copy(rr)
 		c.Header().Name = owner
+		if packed {
+			c = &wireRR{RR: c, rdata: w.rdata}
+		}
 		out[i] = c
 	}
 	return out

@@ -101,6 +101,7 @@ func (n *node) withRecords(rrs []dns.RR, origin string) *node {
 	c := *n
 	c.sets = nil
 	for _, rr := range rrs {
+		rr = prepack(rr)
 		t := rr.Header().Rrtype
 		i := 0
 		for i < len(c.sets) && c.sets[i].typ < t {

@@ -153,17 +153,54 @@ func (p *packer) rdata(rr dns.RR) error {
 	return nil
 }
 
-// genericRdata packs any other type with the library, uncompressed, and
-// keeps the RDATA part.
+// genericRdata writes the RDATA of a type the packer has no case for:
+// packed once when the snapshot was built (wireRR), or, for a record made
+// for this reply (wildcard synthesis), packed now from that record.
 func (p *packer) genericRdata(rr dns.RR) error {
-	tmp := make([]byte, dns.Len(rr)+256)
-	n, err := dns.PackRR(rr, tmp, 0, nil, false)
+	if w, ok := rr.(*wireRR); ok {
+		p.buf = append(p.buf, w.rdata...)
+		return nil
+	}
+	rdata, err := packRdata(rr)
 	if err != nil {
 		return err
 	}
-	rdlen := int(binary.BigEndian.Uint16(tmp[rdlenOffset(tmp[:n]):]))
-	p.buf = append(p.buf, tmp[n-rdlen:n]...)
+	p.buf = append(p.buf, rdata...)
 	return nil
+}
+
+// wireRR is a snapshot record with its RDATA packed in advance. The
+// library's packer writes into the record it packs (its RDLENGTH field), so
+// packing a shared record on the query path would be a data race; records
+// are packed once while their snapshot is built, before anyone reads it.
+type wireRR struct {
+	dns.RR
+	rdata []byte
+}
+
+// prepack wraps rr with its packed RDATA unless the packer writes its type
+// itself. rr must not be shared yet.
+func prepack(rr dns.RR) dns.RR {
+	switch rr.(type) {
+	case *dns.A, *dns.AAAA, *dns.CNAME, *dns.NS, *dns.PTR, *dns.MX, *dns.SOA, *wireRR:
+		return rr
+	}
+	rdata, err := packRdata(rr)
+	if err != nil {
+		return rr // packing it in a reply fails the same way, as SERVFAIL
+	}
+	return &wireRR{RR: rr, rdata: rdata}
+}
+
+// packRdata packs rr uncompressed with the library and returns its RDATA.
+func packRdata(rr dns.RR) ([]byte, error) {
+	tmp := make([]byte, dns.Len(rr)+256)
+	n, err := dns.PackRR(rr, tmp, 0, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	rdlen := int(binary.BigEndian.Uint16(tmp[rdlenOffset(tmp[:n]):]))
+	return tmp[n-rdlen : n : n], nil
 }
 
 // rdlenOffset finds the RDLENGTH field of an uncompressed packed RR.

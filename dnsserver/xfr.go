@@ -34,27 +34,26 @@ func (s *Server) transferAllowed(a netip.Addr) bool {
 
 // transfer streams the zone as AXFR (RFC 5936): the SOA, every record, and
 // the SOA again, over as many messages as it takes. IXFR gets the same full
-// transfer, which RFC 1995 §4 allows.
+// transfer, which RFC 1995 §4 allows. Messages are written by the same
+// packer as answers, which never writes into the snapshot's records.
 func (s *Server) transfer(rq *request, z *zone, write func([]byte) error) error {
 	rrs := z.allRecords() // SOA first
 	rrs = append(rrs, z.soa)
+	m := reply{aa: true}
 	for len(rrs) > 0 {
-		r := new(dns.Msg)
-		r.Id, r.Response, r.Authoritative, r.Compress = rq.id, true, true, true
-		r.Question = []dns.Question{{Name: rq.qname, Qtype: rq.qtype, Qclass: rq.qclass}}
-		size := 0
-		for len(rrs) > 0 && (size == 0 || size+dns.Len(rrs[0]) <= xfrChunk) {
-			size += dns.Len(rrs[0])
-			r.Answer = append(r.Answer, rrs[0])
-			rrs = rrs[1:]
+		n, size := 0, 0
+		for n < len(rrs) && (n == 0 || size+dns.Len(rrs[n]) <= xfrChunk) {
+			size += dns.Len(rrs[n])
+			n++
 		}
-		buf, err := r.Pack()
+		buf, err := packReply(nil, rq, &m, rrs[:n], nil, nil)
 		if err != nil {
 			return err
 		}
 		if err := write(buf); err != nil {
 			return err
 		}
+		rrs = rrs[n:]
 	}
 	return nil
 }
