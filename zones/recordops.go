@@ -45,11 +45,7 @@ func (s *Store) AddRecord(ctx context.Context, r Record) (ZoneInfo, error) {
 				return err
 			}
 		}
-		ch.names(origin, name, origin)
-		if err := bumpSerial(b, origin); err != nil {
-			return err
-		}
-		info, err = zoneInfo(b, origin)
+		info, err = committed(b, ch, origin, name)
 		return err
 	})
 	return info, err
@@ -129,11 +125,7 @@ func (s *Store) DeleteRecord(ctx context.Context, r Record) (ZoneInfo, error) {
 				return err
 			}
 		}
-		ch.names(origin, name, origin)
-		if err := bumpSerial(b, origin); err != nil {
-			return err
-		}
-		info, err = zoneInfo(b, origin)
+		info, err = committed(b, ch, origin, name)
 		return err
 	})
 	return info, err
@@ -175,4 +167,14 @@ func (s *Store) ListRecords(ctx context.Context, origin string) ([]Record, error
 		out[i] = FromRR(rr)
 	}
 	return out, nil
+}
+
+// committed finishes a record edit at name: notes the change for the
+// server, bumps the serial and summarises the zone.
+func committed(b *bbolt.Bucket, ch *changeSet, origin, name string) (ZoneInfo, error) {
+	ch.names(origin, name, origin)
+	if err := bumpSerial(b, origin); err != nil {
+		return ZoneInfo{}, err
+	}
+	return zoneInfo(b, origin)
 }
