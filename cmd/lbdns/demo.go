@@ -70,8 +70,8 @@ Try, in another terminal:
   dig %s ftp.example.com A          # CNAME, followed
   dig %s anything.apps.example.com  # wildcard
   dig %s nope.example.com           # NXDOMAIN with the SOA
-  LBDNS_DB=%s lbdns record add new.example.com A 192.0.2.99   # answered at once
+  LBDNS_DB=%s %s record add new.example.com A 192.0.2.99   # answered at once
 
 Press Ctrl-C to stop.
-`, a, db, at, at, at, at, at, db)
+`, a, db, at, at, at, at, at, db, os.Args[0])
 }

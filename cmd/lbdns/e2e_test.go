@@ -735,7 +735,7 @@ func TestE2EDemo(t *testing.T) {
 		switch {
 		case len(f) > 0 && f[0] == "dig":
 			digs = append(digs, f[1:])
-		case len(f) > 1 && strings.HasPrefix(f[0], "LBDNS_DB=") && f[1] == "lbdns":
+		case len(f) > 2 && strings.HasPrefix(f[0], "LBDNS_DB=") && f[2] == "record":
 			edit = l
 		}
 	}
@@ -778,6 +778,9 @@ func TestE2EDemo(t *testing.T) {
 	f := strings.Fields(edit)
 	if len(f) < 3 {
 		t.Fatalf("demo printed no record add example:\n%s", help)
+	}
+	if _, err := exec.LookPath(f[1]); err != nil {
+		t.Errorf("demo's record add example names %q, which does not run: %v", f[1], err)
 	}
 	cmd := lbdnsCommand(t.Context(), t, []string{f[0]}, f[2:]...)
 	if out, err := cmd.CombinedOutput(); err != nil {
