@@ -24,6 +24,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/lbdns/lbdns/ipvsbridge"
 	"github.com/lbdns/lbdns/zones"
 	"github.com/lbdns/lbdns/zones/adminapi"
 )
@@ -888,5 +889,28 @@ func TestE2EGracefulStop(t *testing.T) {
 				t.Errorf("record add after stop: %v", r)
 			}
 		})
+	}
+}
+
+// TestE2EDirectorNeedsIPVS: serve --director on a kernel without IPVS
+// exits with an error that says so, instead of trusting moby/ipvs's silent
+// success there; on a kernel with IPVS it starts (the VM suite covers what
+// it then does).
+func TestE2EDirectorNeedsIPVS(t *testing.T) {
+	db, _ := createZone(t)
+	if err := ipvsbridge.ProbeKernel(); err == nil {
+		p := serve(t, db, "--director", "fra")
+		if d := p.dig(t, "example.com", "SOA"); d.status != "NOERROR" {
+			t.Fatalf("serve --director on a kernel with IPVS does not answer: %v", d)
+		}
+		return
+	}
+	r := runWithin(t, 10*time.Second, "--db", db, "serve", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--director", "fra")
+	if r.code == 0 || !strings.Contains(r.stderr, "no IPVS") {
+		t.Fatalf("serve --director without IPVS: want a non-zero exit saying there is no IPVS; %v", r)
+	}
+	// Without --director the same host serves DNS.
+	if d := serve(t, db).dig(t, "example.com", "SOA"); d.status != "NOERROR" {
+		t.Fatalf("serve without --director: %v", d)
 	}
 }
