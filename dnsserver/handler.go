@@ -62,7 +62,12 @@ func parseFull(p []byte, rq *request) bool {
 	*rq = request{id: m.Id, opcode: m.Opcode, rd: m.RecursionDesired, cd: m.CheckingDisabled, qdcount: len(m.Question)}
 	off := headerLen
 	for range m.Question {
-		// The library accepts a question cut short of its type and class.
+		// The library accepts a question cut short of its type and class,
+		// and a compressed question name, which a reply echoing the
+		// question as received could not point into.
+		if hasPointer(p, off) {
+			return false
+		}
 		if off = skipName(p, off); off < 0 || off+4 > len(p) {
 			return false
 		}
@@ -100,7 +105,7 @@ type reply struct {
 // respond decides the answer to a parsed request and writes it.
 func (s *Server) respond(rq *request, req Request, write func([]byte) error) (outcome, error) {
 	o := outcome{question: rq.question, qtype: rq.qtype}
-	var m reply
+	m := reply{opt: rq.edns.present && rq.ednsOK} // RFC 6891 §7: OPT answers OPT
 	switch {
 	case rq.opcode != dns.OpcodeQuery:
 		m.rcode = dns.RcodeNotImplemented

@@ -194,18 +194,23 @@ func (st *steerer) failoverOrder() {
 	st.cands = st.cands[:n]
 }
 
-// weightedOrder draws sites without replacement in proportion to weight.
+// weightedOrder draws sites without replacement in proportion to weight;
+// when every candidate weighs 0 (a standby left alone), they draw as equals.
 func (st *steerer) weightedOrder() {
+	weight := func(i int) int { return st.svc.sites[i].weight }
 	pool := st.positiveWeights()
+	if len(pool) == len(st.cands) && weight(pool[0]) == 0 {
+		weight = func(int) int { return 1 }
+	}
 	out := st.cands[:0:0]
 	for len(pool) > 0 && len(out) < st.svc.answers {
 		total := 0
 		for _, i := range pool {
-			total += st.svc.sites[i].weight
+			total += weight(i)
 		}
 		r := rand.IntN(total)
 		for k, i := range pool {
-			if r -= st.svc.sites[i].weight; r < 0 {
+			if r -= weight(i); r < 0 {
 				out = append(out, i)
 				pool = append(pool[:k:k], pool[k+1:]...)
 				break
@@ -216,7 +221,7 @@ func (st *steerer) weightedOrder() {
 }
 
 // positiveWeights returns the candidates with weight > 0, or all of them
-// (as equals) when every weight is 0.
+// when every weight is 0.
 func (st *steerer) positiveWeights() []int {
 	var pool []int
 	for _, i := range st.cands {
@@ -226,9 +231,6 @@ func (st *steerer) positiveWeights() []int {
 	}
 	if len(pool) == 0 {
 		pool = append(pool, st.cands...)
-		for _, i := range pool {
-			st.rank[i] = 1
-		}
 	}
 	return pool
 }

@@ -59,8 +59,9 @@ func parseFast(p []byte, rq *request) bool {
 	if len(rest) != 11+rdlen {
 		return false
 	}
+	// A malformed OPT goes to the full parser, so both paths answer it alike.
 	rq.ednsOK = parseOPT(rest[1:], &rq.edns)
-	return true
+	return rq.ednsOK
 }
 
 // fastName reads an uncompressed name of ordinary labels at off into
@@ -76,7 +77,8 @@ func fastName(p []byte, off int, lower *[255]byte) (n, end int, ok bool) {
 			}
 			return n, off, true
 		}
-		if l > 63 || off+l > len(p) || n+l+1 > len(lower) {
+		// A name is at most 255 octets on the wire: 254 in presentation.
+		if l > 63 || off+l > len(p) || n+l+1 > len(lower)-1 {
 			return 0, 0, false
 		}
 		for _, c := range p[off : off+l] {
@@ -130,31 +132,46 @@ func parseOPT(b []byte, e *ednsInfo) bool {
 // source prefix no longer than the address, exactly the address bytes the
 // prefix needs, and no bits set past it.
 func parseECSOption(b []byte, e *ecsInfo) bool {
+	v, ok := readECS(b)
+	if ok {
+		*e = v // only a valid option is ever echoed
+	}
+	return ok
+}
+
+func readECS(b []byte) (e ecsInfo, ok bool) {
 	if len(b) < 4 {
-		return false
+		return e, false
 	}
 	e.present = true
 	e.family, e.source = binary.BigEndian.Uint16(b), b[2]
 	addr := b[4:]
 	if len(addr) != (int(e.source)+7)/8 {
-		return false
+		return e, false
 	}
 	var full [16]byte
-	copy(full[:], addr)
 	switch e.family {
 	case 0: // dig's +subnet=0: no address
-		return e.source == 0
+		return e, e.source == 0
 	case 1:
+		if len(addr) > 4 {
+			return e, false
+		}
+		copy(full[:], addr)
 		e.addr = netip.AddrFrom4([4]byte(full[:4]))
 	case 2:
+		if len(addr) > 16 {
+			return e, false
+		}
+		copy(full[:], addr)
 		e.addr = netip.AddrFrom16(full)
 	default:
-		return false
+		return e, false
 	}
 	if int(e.source) > e.addr.BitLen() {
-		return false
+		return e, false
 	}
-	return netip.PrefixFrom(e.addr, int(e.source)).Masked().Addr() == e.addr
+	return e, netip.PrefixFrom(e.addr, int(e.source)).Masked().Addr() == e.addr
 }
 
 // findOPT walks a whole message for its additional section's OPT record,
@@ -202,4 +219,19 @@ func skipName(p []byte, off int) int {
 		off += l + 1
 	}
 	return -1
+}
+
+// hasPointer reports whether the name at off uses a compression pointer.
+func hasPointer(p []byte, off int) bool {
+	for off < len(p) {
+		l := int(p[off])
+		switch {
+		case l == 0:
+			return false
+		case l&0xC0 != 0:
+			return true
+		}
+		off += l + 1
+	}
+	return false
 }

@@ -39,7 +39,7 @@ func (s *Server) transferAllowed(a netip.Addr) bool {
 func (s *Server) transfer(rq *request, z *zone, write func([]byte) error) error {
 	rrs := z.allRecords() // SOA first
 	rrs = append(rrs, z.soa)
-	m := reply{aa: true}
+	m := reply{aa: true, opt: rq.edns.present && rq.ednsOK}
 	for len(rrs) > 0 {
 		n, size := 0, 0
 		for n < len(rrs) && (n == 0 || size+dns.Len(rrs[n]) <= xfrChunk) {
