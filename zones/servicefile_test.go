@@ -331,6 +331,45 @@ func TestParseServicesRefusals(t *testing.T) {
     sites:
       - name: fra #<
 `, "services[0].sites[0].vips", "at least one VIP"},
+		{"wildcard service name", `services:
+  - name: "*.lb.example.com" #<
+    sites: [{name: fra, vips: [192.0.2.1]}]
+`, "services[0].name", "cannot be a wildcard"},
+		{"IPv4-mapped client prefix", `services:
+  - name: www.lb.example.com
+    sites:
+      - name: fra
+        vips: [192.0.2.1]
+        clients:
+          - "::ffff:10.0.0.0/104" #<
+`, "services[0].sites[0].clients[0]", "IPv4-mapped"},
+		{"exec check without a command", `services:
+  - name: www.lb.example.com
+    health: {kind: exec}
+    sites:
+      - name: fra
+        vips: [192.0.2.1]
+        real_servers:
+          - {address: 10.1.0.1, port: 80} #<
+`, "services[0].sites[0].real_servers[0]", "needs a command"},
+		{"dns check without a query", `services:
+  - name: www.lb.example.com
+    health: {kind: dns, port: 53}
+    sites:
+      - name: fra
+        vips: [192.0.2.1]
+        real_servers:
+          - {address: 10.1.0.1} #<
+`, "services[0].sites[0].real_servers[0]", "needs a query"},
+		{"health check with no port", `services:
+  - name: www.lb.example.com
+    health: {kind: http, path: /}
+    sites:
+      - name: fra
+        vips: [192.0.2.1]
+        real_servers:
+          - {address: 10.1.0.1} #<
+`, "services[0].sites[0].real_servers[0]", "which port"},
 		{"bad VIP", `services:
   - name: www.lb.example.com
     sites:

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/miekg/dns"
@@ -39,6 +40,9 @@ func ValidateService(s *Service) error {
 		return err
 	}
 	s.Name = name
+	if strings.HasPrefix(name, "*.") || strings.Contains(name, ".*.") {
+		return Invalid("name", "%s: a load-balanced name cannot be a wildcard", name)
+	}
 	if s.TTL == 0 {
 		s.TTL = DefaultServiceTTL
 	}
@@ -69,7 +73,58 @@ func ValidateService(s *Service) error {
 	if err := checkHealth("health", s.Health); err != nil {
 		return err
 	}
-	return checkSites(s.Sites)
+	if err := checkSites(s.Sites); err != nil {
+		return err
+	}
+	return checkProbeable(s)
+}
+
+// checkProbeable refuses health checks that could not run: an exec check
+// without a command, a dns check without a query, or a probe with no port
+// from any of the health blocks, the real server or the director.
+func checkProbeable(s *Service) error {
+	for i, st := range s.Sites {
+		for j, rs := range st.RealServers {
+			blocks := []*Health{s.Health, st.Health, rs.Health}
+			if s.Health == nil && st.Health == nil && rs.Health == nil {
+				continue
+			}
+			f := fmt.Sprintf("sites[%d].real_servers[%d]", i, j)
+			kind := lastSet(blocks, func(h *Health) string { return h.Kind })
+			port := rs.Port
+			if st.Director != nil && port == 0 {
+				port = st.Director.Port
+			}
+			for _, h := range blocks {
+				if h != nil && h.ProbePort != 0 {
+					port = h.ProbePort
+				} else if h != nil && h.Port != 0 {
+					port = h.Port
+				}
+			}
+			switch {
+			case kind == "exec" && lastSet(blocks, func(h *Health) string { return strings.Join(h.Command, " ") }) == "":
+				return Invalid(f, "an exec health check needs a command")
+			case kind == "dns" && lastSet(blocks, func(h *Health) string { return h.Query }) == "":
+				return Invalid(f, "a dns health check needs a query name")
+			case kind != "exec" && port == 0:
+				return Invalid(f, "nothing says which port to probe: set health.port, the real server's port or the director's")
+			}
+		}
+	}
+	return nil
+}
+
+// lastSet returns the last non-empty value of field among the blocks, the
+// way overrides apply.
+func lastSet(blocks []*Health, field func(*Health) string) string {
+	v := ""
+	for _, h := range blocks {
+		if h != nil && field(h) != "" {
+			v = field(h)
+		}
+	}
+	return v
 }
 
 func checkSites(sites []Site) error {
@@ -112,6 +167,9 @@ func checkSite(f string, st *Site, clients map[netip.Prefix]string) error {
 		}
 		if p != p.Masked() {
 			return Invalid(fmt.Sprintf("%s.clients[%d]", f, j), "%s has host bits set (did you mean %s?)", p, p.Masked())
+		}
+		if p.Addr().Is4In6() {
+			return Invalid(fmt.Sprintf("%s.clients[%d]", f, j), "%s is IPv4-mapped; write IPv4 networks as IPv4", p)
 		}
 		if other, dup := clients[p]; dup {
 			return Invalid(fmt.Sprintf("%s.clients[%d]", f, j), "%s is also mapped to site %s", p, other)

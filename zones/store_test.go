@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -281,5 +282,41 @@ func TestHeldWhileOpen(t *testing.T) {
 	s.Close()
 	if Held(path) {
 		t.Fatal("a closed database reported held")
+	}
+}
+
+// TestRecreatedZoneSerialMovesForward: a zone deleted and created again
+// (or imported) the same day starts after its old serial, so secondaries
+// take it as newer.
+func TestRecreatedZoneSerialMovesForward(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	createExample(t, s)
+	var last uint32
+	for i := range 5 {
+		info := mustAdd(t, s, Record{Name: fmt.Sprintf("h%d.example.com", i), Type: "A", TTL: 300, Data: "192.0.2.1"})
+		last = info.Serial
+	}
+	if err := s.DeleteZone(ctx, "example.com"); err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.CreateZone(ctx, exampleSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !serialLess(last, info.Serial) {
+		t.Fatalf("re-created zone serial %d, not after the deleted zone's %d", info.Serial, last)
+	}
+	last = info.Serial
+	if err := s.DeleteZone(ctx, "example.com"); err != nil {
+		t.Fatal(err)
+	}
+	text := "$ORIGIN example.com.\n@ 3600 IN SOA ns1 h 1 3600 600 1209600 300\n@ 3600 IN NS ns1\nns1 3600 IN A 192.0.2.53\n"
+	info, err = s.ImportZone(ctx, "example.com", "x.zone", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !serialLess(last, info.Serial) {
+		t.Fatalf("re-imported zone serial %d, not after the deleted zone's %d", info.Serial, last)
 	}
 }

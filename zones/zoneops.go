@@ -2,14 +2,13 @@ package zones
 
 import (
 	"context"
-	"errors"
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"strings"
 
 	"github.com/miekg/dns"
 	"go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 )
 
 // SOA timers for new zones: the common RIPE-203-style defaults.
@@ -38,6 +37,9 @@ func (s *Store) CreateZone(ctx context.Context, spec ZoneSpec) (ZoneInfo, error)
 		}
 		if err := checkNoServiceRecords(tx, z); err != nil {
 			return err
+		}
+		if last, ok := lastSerial(tx, z.Origin); ok && !serialLess(last, z.SOA().Serial) {
+			z.SOA().Serial = nextSerial(last) // re-created: never behind the old zone
 		}
 		ch.whole(z.Origin)
 		if err := writeZone(tx, z); err != nil {
@@ -162,6 +164,8 @@ func (s *Store) ImportZone(ctx context.Context, origin, filename, text string) (
 				return err
 			}
 			z.SOA().Serial = importSerial(oldSOA.Serial, z.SOA().Serial)
+		} else if last, ok := lastSerial(tx, z.Origin); ok {
+			z.SOA().Serial = importSerial(last, z.SOA().Serial)
 		}
 		ch.whole(z.Origin)
 		if err := writeZone(tx, z); err != nil {
@@ -199,13 +203,35 @@ func (s *Store) DeleteZone(ctx context.Context, origin string) error {
 		if svcs := servicesUnder(tx, o); len(svcs) > 0 && zonesBucket(tx).Bucket([]byte(o)) != nil {
 			return Invalid("name", "zone %s holds load-balanced services (%s); delete them first", o, strings.Join(svcs, ", "))
 		}
-		ch.whole(o)
-		err := zonesBucket(tx).DeleteBucket([]byte(o))
-		if errors.Is(err, berrors.ErrBucketNotFound) {
+		b := zonesBucket(tx).Bucket([]byte(o))
+		if b == nil {
 			return NotFound("zone %s not found", o)
 		}
-		return err
+		_, soa, err := loadSOA(b, o)
+		if err != nil {
+			return err
+		}
+		if err := rememberSerial(tx, o, soa.Serial); err != nil {
+			return err
+		}
+		ch.whole(o)
+		return zonesBucket(tx).DeleteBucket([]byte(o))
 	})
+}
+
+// rememberSerial keeps a deleted zone's last serial, so a zone re-created
+// under the same name starts after it and secondaries see it as newer.
+func rememberSerial(tx *bbolt.Tx, origin string, serial uint32) error {
+	return tx.Bucket(bucketMeta).Put([]byte("serial/"+origin), binary.BigEndian.AppendUint32(nil, serial))
+}
+
+// lastSerial is the serial a deleted zone at origin last had.
+func lastSerial(tx *bbolt.Tx, origin string) (uint32, bool) {
+	v := tx.Bucket(bucketMeta).Get([]byte("serial/" + origin))
+	if len(v) != 4 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint32(v), true
 }
 
 // ListZones summarises every zone, sorted by origin.

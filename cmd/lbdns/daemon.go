@@ -26,6 +26,9 @@ type daemon struct {
 	dir     *director // nil unless serve --director
 	log     *slog.Logger
 
+	changes <-chan struct{} // the store's change feed
+	unwatch func()
+
 	mu   sync.Mutex
 	svcs []zones.StoredService // as last built
 	seq  uint64                // the store change the snapshot includes
@@ -33,8 +36,12 @@ type daemon struct {
 
 func newDaemon(store *zones.Store, cfg dnsserver.Config, dir *director, log *slog.Logger) (*daemon, error) {
 	d := &daemon{store: store, checker: healthcheck.New(log, 0), dir: dir, log: log}
+	// Subscribe before the first build, so no change committed while it
+	// runs (the admin API may already be up) goes unnoticed.
+	d.changes, d.unwatch = store.Watch()
 	snap, err := d.build()
 	if err != nil {
+		d.unwatch()
 		d.checker.Close()
 		return nil, err
 	}
@@ -58,8 +65,12 @@ func (d *daemon) build() (*dnsserver.Snapshot, error) {
 	if err := d.useServices(svcs); err != nil {
 		return nil, err
 	}
+	snap, err := dnsserver.Compile(zs, svcs, d.health(svcs))
+	if err != nil {
+		return nil, err
+	}
 	d.seq = seq
-	return dnsserver.Compile(zs, svcs, d.health(svcs))
+	return snap, nil
 }
 
 // useServices starts and stops probes and IPVS programming to match svcs.
@@ -166,8 +177,13 @@ func (d *daemon) rehealth() (*dnsserver.Snapshot, error) {
 // run swaps in a new snapshot after every store change and health change
 // until ctx ends.
 func (d *daemon) run(ctx context.Context) {
-	changes, cancel := d.store.Watch()
-	defer cancel()
+	defer d.unwatch()
+	changes := d.changes
+	// A failed update is retried on a timer, so a passing fault (a read
+	// error, say) does not leave the snapshot stale until the next change.
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
 	var programmed chan struct{}
 	if d.dir != nil {
 		programmed = d.dir.changed
@@ -181,6 +197,8 @@ func (d *daemon) run(ctx context.Context) {
 			return
 		case <-changes:
 			snap, err = d.refresh()
+		case <-retry.C:
+			snap, err = d.refresh()
 		case <-d.checker.Changes():
 			snap, err = d.rehealth()
 			if d.dir != nil {
@@ -190,7 +208,8 @@ func (d *daemon) run(ctx context.Context) {
 			snap, err = d.rehealth()
 		}
 		if err != nil {
-			d.log.Error("snapshot not updated", "err", err)
+			d.log.Error("snapshot not updated; retrying in a second", "err", err)
+			retry.Reset(time.Second)
 			continue
 		}
 		d.srv.Swap(snap)
