@@ -69,6 +69,7 @@ func (r *Reconciler) Plan(ctx context.Context, desired []Service) (Plan, []Servi
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	desired = r.mine(desired, actual)
 	p := planner{
 		owned:        func(k string) bool { return r.owned[k] },
 		drainStarted: func(k string) (time.Time, bool) { t, ok := r.drains[k]; return t, ok },
@@ -78,15 +79,29 @@ func (r *Reconciler) Plan(ctx context.Context, desired []Service) (Plan, []Servi
 	return p.diff(desired, actual), actual, nil
 }
 
+// mine drops from desired the virtual services that exist in the kernel
+// but were not created by this reconciler (by hand, or by keepalived):
+// they are someone else's, and are left alone, unprogrammed. r.mu is held.
+func (r *Reconciler) mine(desired, actual []Service) []Service {
+	exists := map[string]bool{}
+	for _, a := range actual {
+		exists[a.Key()] = true
+	}
+	out := desired[:0:0]
+	for _, d := range desired {
+		if exists[d.Key()] && !r.owned[d.Key()] {
+			r.log.Warn("ipvs: virtual service exists and is not ours; leaving it alone", "service", d.Key())
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
 // Reconcile applies the plan for desired and then records which desired
 // services read back as programmed. It applies every action it can and
-// returns the errors joined.
+// returns the errors joined. A virtual service becomes ours when we add it.
 func (r *Reconciler) Reconcile(ctx context.Context, desired []Service) (Plan, error) {
-	r.mu.Lock()
-	for _, s := range desired {
-		r.owned[s.Key()] = true
-	}
-	r.mu.Unlock()
 	plan, actual, err := r.Plan(ctx, desired)
 	if err != nil {
 		return nil, err
@@ -120,6 +135,12 @@ func (r *Reconciler) apply(ctx context.Context, a Action) error {
 	switch a.Kind {
 	case AddService:
 		err = r.port.AddService(ctx, a.Service)
+		if err != nil && !errors.Is(err, ErrExists) {
+			// Created but not confirmed: it is ours to retry or retire.
+			r.mu.Lock()
+			r.owned[a.Service.Key()] = true
+			r.mu.Unlock()
+		}
 	case UpdateService:
 		err = r.port.UpdateService(ctx, a.Service)
 	case DeleteService:
@@ -146,7 +167,10 @@ func (r *Reconciler) apply(ctx context.Context, a Action) error {
 	case DeleteService:
 		delete(r.drains, a.Service.Key())
 		delete(r.owned, a.Service.Key())
-	case AddService, AddReal:
+	case AddService:
+		r.owned[a.Service.Key()] = true
+		delete(r.drains, a.Service.Key())
+	case AddReal:
 		delete(r.drains, a.Service.Key())
 	}
 	return nil

@@ -68,6 +68,11 @@ func (d *director) run(ctx context.Context, weights ipvsbridge.WeightsFunc, resy
 // list the previous pass left, so a retired service leaves the file too.
 func (d *director) desired(weights ipvsbridge.WeightsFunc) []ipvsbridge.Service {
 	d.saveOwned()
+	return d.want(weights)
+}
+
+// want is the desired IPVS state for the latest services.
+func (d *director) want(weights ipvsbridge.WeightsFunc) []ipvsbridge.Service {
 	d.mu.Lock()
 	svcs := d.svcs
 	d.mu.Unlock()
@@ -126,20 +131,22 @@ func (d *director) loadOwned() []string {
 }
 
 // saveOwned writes the owned list when it changed since the last write.
+// The lock is held across the write, so two passes cannot leave an older
+// list on disk than the one recorded as saved.
 func (d *director) saveOwned() {
 	owned := d.rec.Owned()
 	slices.Sort(owned)
 	b, _ := json.Marshal(owned)
 	d.mu.Lock()
-	same := d.saved == string(b)
-	d.saved = string(b)
-	d.mu.Unlock()
-	if same {
+	defer d.mu.Unlock()
+	if d.saved == string(b) {
 		return
 	}
 	if err := os.WriteFile(d.owned, b, 0o600); err != nil {
 		d.log.Warn("ipvs: cannot save the list of owned services", "file", d.owned, "err", err)
+		return
 	}
+	d.saved = string(b)
 }
 
 // wake sends a coalesced wake-up.

@@ -170,7 +170,7 @@ func (d *daemon) ipvsPlanHandler(w http.ResponseWriter, r *http.Request) {
 	}
 	var reply planReply
 	var err error
-	reply.Plan, reply.Kernel, err = d.dir.rec.Plan(r.Context(), d.dir.desired(d.checker.Weights))
+	reply.Plan, reply.Kernel, err = d.dir.rec.Plan(r.Context(), d.dir.want(d.checker.Weights))
 	if err != nil {
 		w.WriteHeader(http.StatusInternalServerError)
 		json.NewEncoder(w).Encode(&zones.Error{Kind: zones.KindInternal, Msg: err.Error()})
