@@ -195,7 +195,7 @@ func TestSiteHealth(t *testing.T) {
 				if !up {
 					w = 0
 				}
-				want = append(want, ServerWeight{Server: ln.ap, Weight: w, Healthy: up})
+				want = append(want, ServerWeight{Server: ln.ap, Weight: w, Healthy: up, Settled: true}) // probed twice, rise and fall 1
 			}
 			if tc.vip != "" {
 				vip := startTCP(t, "127.0.0.2")
@@ -276,11 +276,11 @@ func TestWeightsAdmin(t *testing.T) {
 		siteUp    bool // SiteUp: health only
 		statusUp  bool // Status: health and admin
 	}{
-		{"w.lb.example.com.", "enabled", ServerWeight{ln.ap, 5, true}, true, true},
-		{"w.lb.example.com.", "drained", ServerWeight{ln.ap, 0, true}, true, false},
-		{"w.lb.example.com.", "disabled", ServerWeight{ln.ap, 0, true}, true, false},
-		{"n.lb.example.com.", "enabled", ServerWeight{ln.ap, 5, true}, true, true},
-		{"n.lb.example.com.", "drained", ServerWeight{ln.ap, 0, true}, true, false},
+		{"w.lb.example.com.", "enabled", ServerWeight{ln.ap, 5, true, true}, true, true},
+		{"w.lb.example.com.", "drained", ServerWeight{ln.ap, 0, true, true}, true, false},
+		{"w.lb.example.com.", "disabled", ServerWeight{ln.ap, 0, true, true}, true, false},
+		{"n.lb.example.com.", "enabled", ServerWeight{ln.ap, 5, true, true}, true, true},
+		{"n.lb.example.com.", "drained", ServerWeight{ln.ap, 0, true, true}, true, false},
 	}
 	status := map[string]SiteStatus{}
 	for _, svc := range c.Status() {

@@ -141,6 +141,11 @@ type ServerWeight struct {
 	Server  netip.AddrPort `json:"server"`
 	Weight  int            `json:"weight"`  // the configured weight when healthy, else 0
 	Healthy bool           `json:"healthy"` // true for servers that are not probed
+	// Settled is false while a probed server's first probes have not yet
+	// decided its state (fewer than min(rise, fall) results): its initial
+	// state is a default, not a finding, and should not overwrite a
+	// weight the kernel already has (after a restart, say).
+	Settled bool `json:"settled"`
 }
 
 // Weights returns the desired IPVS weights of a site's real servers: the
@@ -155,16 +160,17 @@ func (c *Checker) Weights(service, site string) []ServerWeight {
 	}
 	out := make([]ServerWeight, 0, len(s.servers))
 	for _, rs := range s.servers {
-		healthy := true
+		healthy, settled := true, true
 		if rs.key != "" {
 			r := c.runners[rs.key]
 			healthy = r != nil && r.st.up
+			settled = r != nil && r.st.probes >= uint64(min(r.t.Spec.Rise, r.t.Spec.Fall))
 		}
 		w := rs.weight
 		if !healthy || s.admin != zones.SiteEnabled {
 			w = 0
 		}
-		out = append(out, ServerWeight{Server: rs.addr, Weight: w, Healthy: healthy})
+		out = append(out, ServerWeight{Server: rs.addr, Weight: w, Healthy: healthy, Settled: settled || s.admin != zones.SiteEnabled})
 	}
 	return out
 }

@@ -231,11 +231,17 @@ func TestTargetsErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			svc := zones.Service{Name: "x.lb.example.com", Health: tc.h, Sites: []zones.Site{{
+			svc := zones.Service{Name: "x.lb.example.com.", Health: tc.h, Sites: []zones.Site{{
 				Name: "a", VIPs: []string{"192.0.2.1"},
 				RealServers: []zones.RealServer{{Address: "10.0.0.1", Port: tc.port}},
 			}}}
-			_, err := Targets(stored(t, svc, nil))
+			// The store refuses such a service; the checker must too, should
+			// one reach it.
+			if err := zones.ValidateService(&zones.Service{Name: svc.Name, Health: tc.h, Sites: svc.Sites}); err == nil {
+				t.Errorf("ValidateService accepted it")
+			}
+			ss := zones.StoredService{Service: svc}
+			_, err := Targets(ss)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Targets error = %v, want one containing %q", err, tc.want)
 			}
@@ -244,7 +250,7 @@ func TestTargetsErrors(t *testing.T) {
 			}
 			// Apply refuses the whole set and keeps what runs.
 			c := newTestChecker(t, 0)
-			if err := c.Apply([]zones.StoredService{stored(t, svc, nil)}); err == nil {
+			if err := c.Apply([]zones.StoredService{ss}); err == nil {
 				t.Errorf("Apply accepted a service whose targets do not resolve")
 			}
 		})

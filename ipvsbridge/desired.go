@@ -24,10 +24,10 @@ func Desired(svcs []zones.StoredService, local []string, weights WeightsFunc) []
 			if site.Director == nil || !slices.Contains(local, site.Name) {
 				continue
 			}
-			w := map[netip.AddrPort]int{}
+			w := map[netip.AddrPort]healthcheck.ServerWeight{}
 			if weights != nil {
 				for _, sw := range weights(ss.Name, site.Name) {
-					w[sw.Server] = sw.Weight
+					w[sw.Server] = sw
 				}
 			}
 			for _, vip := range site.VIPs {
@@ -47,7 +47,7 @@ func VirtualServiceFor(d *zones.Director, vip netip.Addr) VirtualService {
 		Persistence: uint32(d.Persistence)}
 }
 
-func siteService(site zones.Site, vipText string, w map[netip.AddrPort]int, haveWeights bool, admin string) (Service, bool) {
+func siteService(site zones.Site, vipText string, w map[netip.AddrPort]healthcheck.ServerWeight, haveWeights bool, admin string) (Service, bool) {
 	vip, err := netip.ParseAddr(vipText)
 	if err != nil {
 		return Service{}, false
@@ -68,12 +68,14 @@ func siteService(site zones.Site, vipText string, w map[netip.AddrPort]int, have
 		if rs.Weight != nil {
 			weight = *rs.Weight
 		}
+		unsettled := false
 		if haveWeights {
-			weight = w[ap]
+			sw, listed := w[ap]
+			weight, unsettled = sw.Weight, listed && !sw.Settled
 		} else if admin == zones.SiteDrained || admin == zones.SiteDisabled {
 			weight = 0
 		}
-		s.Reals = append(s.Reals, RealServer{Addr: a, Port: uint16(port), Weight: min(weight, MaxWeight), Forward: d.Mode})
+		s.Reals = append(s.Reals, RealServer{Addr: a, Port: uint16(port), Weight: min(weight, MaxWeight), Forward: d.Mode, Unsettled: unsettled})
 	}
 	return s, true
 }

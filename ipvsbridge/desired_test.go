@@ -63,8 +63,8 @@ func TestDesired(t *testing.T) {
 			return nil
 		}
 		return []healthcheck.ServerWeight{
-			{Server: netip.MustParseAddrPort("10.0.0.1:8080"), Weight: 0},              // unhealthy
-			{Server: netip.MustParseAddrPort("10.0.0.2:80"), Weight: 9, Healthy: true}, // healthy
+			{Server: netip.MustParseAddrPort("10.0.0.1:8080"), Weight: 0, Settled: true},              // unhealthy
+			{Server: netip.MustParseAddrPort("10.0.0.2:80"), Weight: 9, Healthy: true, Settled: true}, // healthy
 			// 2001:db8:1::1 unknown to health: 0
 		}
 	}

@@ -42,3 +42,27 @@ func TestForeignServiceAtADesiredKeyIsLeftAlone(t *testing.T) {
 		t.Fatal("a foreign service was deleted")
 	}
 }
+
+// TestUnsettledRealKeepsTheKernelWeight: after a restart, a real server
+// whose first probes have not decided its health keeps the weight the
+// kernel has, instead of being zeroed by its default initial state.
+func TestUnsettledRealKeepsTheKernelWeight(t *testing.T) {
+	g := newRig(t, nil)
+	v := vs(t, "tcp", "203.0.113.20", "wlc", 0)
+	g.reconcile(t, svc(v, dest(t, "10.1.0.11", 80, 5, "nat")))
+	unsettled := dest(t, "10.1.0.11", 80, 0, "nat")
+	unsettled.Unsettled = true
+	if plan := g.reconcile(t, svc(v, unsettled)); len(plan) != 0 {
+		t.Fatalf("an unsettled real server was changed: %v", summary(plan))
+	}
+	if !g.rec.Programmed(v.Key()) {
+		t.Error("a service whose only real server is unsettled is not programmed")
+	}
+	if got, _ := find(g.table(t), v.Key()); got.Reals[0].Weight != 5 {
+		t.Fatalf("weight %d, want the kernel's 5 kept", got.Reals[0].Weight)
+	}
+	settled := dest(t, "10.1.0.11", 80, 0, "nat")
+	if plan := g.reconcile(t, svc(v, settled)); len(plan) != 1 || plan[0].Kind != UpdateReal {
+		t.Fatalf("a settled weight 0 was not applied: %v", summary(plan))
+	}
+}

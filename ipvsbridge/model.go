@@ -33,6 +33,11 @@ type RealServer struct {
 	Port    uint16     `json:"port"`
 	Weight  int        `json:"weight"`  // 0..65535
 	Forward string     `json:"forward"` // nat, dr, tun
+	// Unsettled marks a desired real server whose health is not yet known
+	// (its first probes are still running): the reconciler adds it at
+	// Weight if missing but leaves the weight the kernel has, so a restart
+	// does not zero live servers while probes catch up.
+	Unsettled bool `json:"unsettled,omitempty"`
 	// Read back from the kernel only.
 	ActiveConns   int `json:"active_conns"`
 	InactiveConns int `json:"inactive_conns"`

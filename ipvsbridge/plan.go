@@ -116,6 +116,8 @@ func (p planner) diffReals(d Service, actual []RealServer) Plan {
 		switch {
 		case !ok:
 			plan = append(plan, Action{Kind: AddReal, Service: d.VirtualService, Real: &r, Reason: "missing"})
+		case r.Unsettled && a.Forward == r.Forward:
+			// Health not known yet: keep the kernel's weight.
 		case a.Weight != r.Weight || a.Forward != r.Forward:
 			plan = append(plan, Action{Kind: UpdateReal, Service: d.VirtualService, Real: &r,
 				Reason: fmt.Sprintf("was weight %d %s", a.Weight, a.Forward)})

@@ -247,7 +247,7 @@ func realsMatch(want, have []RealServer) bool {
 	}
 	for _, w := range want {
 		g, ok := h[w.Key()]
-		if !ok || g.Weight != w.Weight || g.Forward != w.Forward {
+		if !ok || g.Forward != w.Forward || (g.Weight != w.Weight && !w.Unsettled) {
 			return false
 		}
 	}
