@@ -139,7 +139,16 @@ func helperReconcile() int {
 		return 1
 	}
 	defer port.Close()
-	rec := ipvsbridge.NewReconciler(port, slog.New(slog.NewTextHandler(os.Stderr, nil)), nil)
+	// Each run of this helper is the same director restarted: it owns the
+	// services its steps name, as lbdns knows its own from DB.ipvs (a
+	// reconciler never adopts a service it did not create).
+	var owned []string
+	for _, st := range steps {
+		for _, s := range st.Desired {
+			owned = append(owned, s.Key())
+		}
+	}
+	rec := ipvsbridge.NewReconciler(port, slog.New(slog.NewTextHandler(os.Stderr, nil)), owned)
 	if d, err := time.ParseDuration(os.Getenv(envDrainTimeout)); err == nil {
 		rec.DrainTimeout = d
 	}
