@@ -22,6 +22,7 @@ type lbService struct {
 	sites    []lbSite
 	clients  *geo.PrefixMap // client network → index into sites
 	rotate   *atomic.Uint32
+	ranks    *rankCache // geo: site ranks per GeoIP network
 }
 
 // lbSite is one site of a service, with its state at compile time.
@@ -57,7 +58,7 @@ func family(a netip.Addr) int {
 func compileService(ss zones.StoredService, z *zone, health SiteHealth) (*lbService, error) {
 	svc := &lbService{
 		name: ss.Name, zone: z, ttl: ss.TTL, policy: ss.Policy, answers: ss.Answers,
-		fallback: ss.Fallback, rotate: new(atomic.Uint32),
+		fallback: ss.Fallback, rotate: new(atomic.Uint32), ranks: new(rankCache),
 	}
 	for _, s := range ss.Sorry {
 		a, err := netip.ParseAddr(s)

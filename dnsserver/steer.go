@@ -2,11 +2,13 @@ package dnsserver
 
 import (
 	"cmp"
+	"encoding/binary"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"sync/atomic"
 
 	"github.com/lbdns/lbdns/geo"
 	"github.com/lbdns/lbdns/zones"
@@ -150,12 +152,9 @@ func (st *steerer) geoOrder() {
 		network = netip.PrefixFrom(st.client, 0)
 	}
 	st.d.Location, st.d.Located = loc, loc.Known()
+	ranks := svc.ranks.get(network, loc, svc.sites)
 	for _, i := range st.cands {
-		r, ok := geo.Rank(loc, svc.sites[i].loc)
-		if !ok {
-			r = math.Inf(1)
-		}
-		st.rank[i] = r
+		st.rank[i] = ranks[i]
 	}
 	decided := network
 	if mapped && (len(svc.sites[entry.Value].vips[st.fam]) >= svc.answers || entry.Prefix.Bits() > network.Bits()) {
@@ -298,4 +297,51 @@ func (st *steerer) collect() {
 		n := int(turn % uint32(len(st.d.Addrs)))
 		st.d.Addrs = append(st.d.Addrs[n:], st.d.Addrs[:n]...)
 	}
+}
+
+// rankSlots is how many GeoIP networks a service remembers site ranks for.
+const rankSlots = 512
+
+// rankCache remembers, per GeoIP network, every site's distance rank for
+// clients there: computing them is most of a geo answer's cost, and
+// clients come from far fewer networks than addresses. Lock-free: a slot
+// holds an immutable entry, replaced whole on a miss. A service's cache
+// lives as long as its compiled form, so it never outlives a site change.
+type rankCache struct {
+	slots [rankSlots]atomic.Pointer[rankEntry]
+}
+
+type rankEntry struct {
+	network netip.Prefix
+	loc     geo.Location
+	ranks   []float64 // by site index; +Inf when unknown
+}
+
+// get returns the sites' ranks for a client located at loc in network.
+func (c *rankCache) get(network netip.Prefix, loc geo.Location, sites []lbSite) []float64 {
+	network = network.Masked()
+	slot := &c.slots[prefixHash(network)%rankSlots]
+	if e := slot.Load(); e != nil && e.network == network && e.loc == loc {
+		return e.ranks
+	}
+	e := &rankEntry{network: network, loc: loc, ranks: make([]float64, len(sites))}
+	for i := range sites {
+		r, ok := geo.Rank(loc, sites[i].loc)
+		if !ok {
+			r = math.Inf(1)
+		}
+		e.ranks[i] = r
+	}
+	slot.Store(e)
+	return e.ranks
+}
+
+// prefixHash mixes a prefix's address and length into a slot number.
+func prefixHash(p netip.Prefix) uint64 {
+	a := p.Addr().As16()
+	h := binary.BigEndian.Uint64(a[:8]) ^ binary.BigEndian.Uint64(a[8:])*0x9E3779B97F4A7C15
+	h ^= uint64(p.Bits()) << 56
+	h ^= h >> 29
+	h *= 0xBF58476D1CE4E5B9
+	return h ^ h>>32
 }

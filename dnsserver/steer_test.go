@@ -731,3 +731,27 @@ func TestAAAANoFailOpenWhileASiteIsUp(t *testing.T) {
 		t.Fatalf("A: got %v, want the up site's 192.0.2.41", got)
 	}
 }
+
+// TestRankCacheFollowsTheDatabase: cached site ranks are per GeoIP
+// network and location, so a client whose network moves (a reloaded
+// database) is ranked anew, not from the old entry.
+func TestRankCacheFollowsTheDatabase(t *testing.T) {
+	sites := []lbSite{
+		{name: "fra", loc: geo.Location{Lat: 50.1, Lon: 8.7, HasCoords: true}},
+		{name: "nrt", loc: geo.Location{Lat: 35.7, Lon: 139.7, HasCoords: true}},
+	}
+	var c rankCache
+	net := pfx("198.18.0.0/16")
+	paris := geo.Location{Lat: 48.9, Lon: 2.35, HasCoords: true}
+	tokyo := geo.Location{Lat: 35.7, Lon: 139.7, HasCoords: true}
+	a := c.get(net, paris, sites)
+	if !(a[0] < a[1]) {
+		t.Fatalf("Paris ranks %v, want fra first", a)
+	}
+	if b := c.get(net, paris, sites); &b[0] != &a[0] {
+		t.Error("the same network and place were ranked again, not cached")
+	}
+	if b := c.get(net, tokyo, sites); !(b[1] < b[0]) {
+		t.Fatalf("the network now placed in Tokyo ranks %v, want nrt first", b)
+	}
+}
