@@ -5,7 +5,6 @@ package dnsserver
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/miekg/dns"
 
@@ -140,15 +139,6 @@ func (s *Snapshot) parentZone(origin string) *zone {
 		return s.findZone(p)
 	}
 	return nil
-}
-
-// Zone reports whether origin is served, and its SOA serial.
-func (s *Snapshot) Zone(origin string) (serial uint32, ok bool) {
-	z := s.zones[strings.ToLower(dns.Fqdn(origin))]
-	if z == nil {
-		return 0, false
-	}
-	return z.soa.Serial, true
 }
 
 // Zones returns the served origins.

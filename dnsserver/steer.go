@@ -96,8 +96,7 @@ func (svc *lbService) steer(client netip.Addr, fam int, db *geo.DB, explain bool
 		st.failoverOrder()
 	case zones.PolicyHash:
 		st.hashOrder()
-	default: // all
-		st.rotateOrder()
+	default: // all: every candidate, in order; collect rotates them
 	}
 	if client.Is4In6() && st.d.Network.IsValid() {
 		// Steered as IPv4; the scope answers an IPv6 ECS option.
@@ -274,9 +273,6 @@ func unitHash(key []byte, site string) float64 {
 	v := x >> 11
 	return (float64(v) + 0.5) / (1 << 53)
 }
-
-// rotateOrder answers every candidate; collect rotates the addresses.
-func (st *steerer) rotateOrder() {}
 
 // collect takes addresses from the ordered sites, up to the answer count
 // (all of them, rotated, for the "all" policy).

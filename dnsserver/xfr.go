@@ -42,8 +42,12 @@ func (s *Server) transfer(rq *request, z *zone, write func([]byte) error) error 
 	m := reply{aa: true, opt: rq.edns.present && rq.ednsOK}
 	for len(rrs) > 0 {
 		n, size := 0, 0
-		for n < len(rrs) && (n == 0 || size+dns.Len(rrs[n]) <= xfrChunk) {
-			size += dns.Len(rrs[n])
+		for n < len(rrs) {
+			l := dns.Len(rrs[n])
+			if n > 0 && size+l > xfrChunk {
+				break
+			}
+			size += l
 			n++
 		}
 		buf, err := packReply(nil, rq, &m, rrs[:n], nil, nil)

@@ -233,11 +233,3 @@ func (d *DB) Close() error {
 	d.cur.Store(nil)
 	return nil
 }
-
-// Path is the file the database is loaded from.
-func (d *DB) Path() string {
-	if d == nil {
-		return ""
-	}
-	return d.path
-}

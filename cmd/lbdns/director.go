@@ -46,9 +46,9 @@ func newDirector(db string, o directorOptions, log *slog.Logger) (*director, err
 	if err != nil {
 		return nil, fmt.Errorf("serve --director %v: %w", o.sites, err)
 	}
-	d := &director{local: o.sites, port: port, owned: db + ".ipvs", kick: make(chan struct{}, 1),
+	d := &director{local: o.sites, port: port, owned: ownedPath(db), kick: make(chan struct{}, 1),
 		changed: make(chan struct{}, 1), log: log}
-	d.rec = ipvsbridge.NewReconciler(port, log, d.loadOwned())
+	d.rec = ipvsbridge.NewReconciler(port, log, readOwned(d.owned, log))
 	if o.drainTimeout > 0 {
 		d.rec.DrainTimeout = o.drainTimeout
 	}
@@ -118,14 +118,19 @@ func (d *director) published(svcs []zones.StoredService, health func(service, si
 	}
 }
 
-func (d *director) loadOwned() []string {
+// ownedPath is the file beside the database listing the IPVS virtual
+// services lbdns created there.
+func ownedPath(db string) string { return db + ".ipvs" }
+
+// readOwned reads that list; a missing or unreadable file owns nothing.
+func readOwned(path string, log *slog.Logger) []string {
 	var owned []string
-	b, err := os.ReadFile(d.owned)
+	b, err := os.ReadFile(path)
 	if err == nil {
 		err = json.Unmarshal(b, &owned)
 	}
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		d.log.Warn("ipvs: cannot read the list of owned services; not retiring any", "file", d.owned, "err", err)
+		log.Warn("ipvs: cannot read the list of owned services; not retiring any", "file", path, "err", err)
 	}
 	return owned
 }

@@ -76,8 +76,8 @@ func ipvsPlan(c *cli.Context) error {
 			return err
 		}
 		defer port.Close()
-		d := &director{owned: c.String("db") + ".ipvs", log: discardLogger()}
-		rec := ipvsbridge.NewReconciler(port, d.log, d.loadOwned())
+		log := warnLogger()
+		rec := ipvsbridge.NewReconciler(port, log, readOwned(ownedPath(c.String("db")), log))
 		reply.Plan, reply.Kernel, err = rec.Plan(c.Context, ipvsbridge.Desired(svcs, sites, nil))
 		return err
 	})
@@ -106,8 +106,7 @@ func ipvsStatus(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	d := &director{owned: c.String("db") + ".ipvs", log: discardLogger()}
-	owned := d.loadOwned()
+	owned := readOwned(ownedPath(c.String("db")), warnLogger())
 	if c.Bool("json") {
 		return writeJSON(c.App.Writer, svcs)
 	}
@@ -179,7 +178,7 @@ func (d *daemon) ipvsPlanHandler(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(reply)
 }
 
-// discardLogger keeps CLI output to warnings.
-func discardLogger() *slog.Logger {
+// warnLogger logs warnings and errors only, keeping CLI output quiet.
+func warnLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
